@@ -1,0 +1,185 @@
+"""config.yaml: loaded once into a frozen, validated object; an unknown key is an error naming it."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.answer import PUBLISHER_LIMIT, Settings
+from bot.errors import ConfigError
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+_TOKEN_SHAPE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Where the articles live."""
+
+    path: Path = Path("corpus")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Receive updates on a web server instead of long polling (off unless `url` is set)."""
+
+    url: str = ""  # the public HTTPS address Telegram posts to; empty means long polling
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    path: str = "telegram"
+    secret_token: str = ""  # also read from TELEGRAM_WEBHOOK_SECRET
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """The Telegram adapter; the bot token comes from TELEGRAM_BOT_TOKEN, never from here."""
+
+    api_base_url: str = DEFAULT_API_BASE_URL
+    admins: tuple[int, ...] = ()
+    feedback_path: Path = Path("feedback.jsonl")
+    rate_limit_per_minute: int = 20
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """Log verbosity for the whole program."""
+
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    answer: Settings = field(default_factory=Settings)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    source: Path | None = None
+
+
+def config_path(explicit: str | None) -> Path | None:
+    """Return the config file to read: --config, else $TALKSBOT_CONFIG, else ./config.yaml if present."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("TALKSBOT_CONFIG"):
+        return Path(os.environ["TALKSBOT_CONFIG"])
+    default = Path("config.yaml")
+    return default if default.exists() else None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a config file (None: all defaults, paths relative to the current folder)."""
+    if path is None:
+        return Config()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping of sections (corpus:, answer:, telegram:)")
+    if _TOKEN_SHAPE.search(path.read_text(encoding="utf-8")):
+        raise ConfigError(
+            f"config {path} holds what looks like a bot token: remove it and set TELEGRAM_BOT_TOKEN instead"
+        )
+    config = _build(Config, data, "", path.parent)
+    return dataclasses.replace(_anchor_defaults(config, path.parent), source=path)
+
+
+def _anchor_defaults(config: Config, base: Path) -> Config:
+    """Resolve default (relative) paths against the config file's folder, as set ones are."""
+    corpus = dataclasses.replace(config.corpus, path=(base / config.corpus.path).resolve())
+    telegram = dataclasses.replace(config.telegram, feedback_path=(base / config.telegram.feedback_path).resolve())
+    return dataclasses.replace(config, corpus=corpus, telegram=telegram)
+
+
+def _build(cls: type[Any], data: Any, prefix: str, base: Path) -> Any:
+    """Build a config dataclass from a mapping, naming the dotted key of any problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{prefix.rstrip('.') or 'config'}' must be a mapping")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        name = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"unknown config key '{name}' (known: {', '.join(sorted(known))})")
+        values[key] = _value(hints[key], raw, name, base)
+    built = cls(**values)
+    _check(built, prefix)
+    return built
+
+
+def _value(hint: Any, raw: Any, name: str, base: Path) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, raw if raw is not None else {}, f"{name}.", base)
+    if hint is Path:
+        if not isinstance(raw, str) or not raw.strip():
+            raise ConfigError(f"'{name}' must be a path, not {raw!r}")
+        return (base / raw).resolve()
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise ConfigError(f"'{name}' must be true or false, not {raw!r}")
+        return raw
+    if hint is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ConfigError(f"'{name}' must be a whole number, not {raw!r}")
+        return raw
+    if hint is float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise ConfigError(f"'{name}' must be a number, not {raw!r}")
+        return float(raw)
+    if hint is str:
+        if not isinstance(raw, str):
+            raise ConfigError(f"'{name}' must be text, not {raw!r}")
+        return raw
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+            raise ConfigError(f"'{name}' must be a list of numeric Telegram user ids, not {raw!r}")
+        return tuple(raw)
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(f"'{name}' cannot be set")  # pragma: no cover - no such keys today
+    raise ConfigError(f"'{name}' has an unsupported type")  # pragma: no cover
+
+
+def _check(built: Any, prefix: str) -> None:
+    """Range checks that the types alone do not express."""
+    if isinstance(built, Settings):
+        if not 50 <= built.excerpt_chars <= PUBLISHER_LIMIT:
+            raise ConfigError(
+                f"'{prefix}excerpt_chars' must be between 50 and {PUBLISHER_LIMIT} (the publisher's limit), "
+                f"not {built.excerpt_chars}"
+            )
+        if not 0.0 <= built.min_coverage <= 1.0:
+            raise ConfigError(f"'{prefix}min_coverage' must be between 0 and 1, not {built.min_coverage}")
+        for key in ("candidates", "suggestions", "max_question_chars"):
+            if getattr(built, key) < 1:
+                raise ConfigError(f"'{prefix}{key}' must be at least 1")
+    if isinstance(built, TelegramConfig):
+        if not re.fullmatch(r"https?://\S+", built.api_base_url):
+            raise ConfigError(f"'{prefix}api_base_url' must be an http(s) URL, not {built.api_base_url!r}")
+        if built.rate_limit_per_minute < 1:
+            raise ConfigError(f"'{prefix}rate_limit_per_minute' must be at least 1")
+    if isinstance(built, WebhookConfig):
+        if not 1 <= built.port <= 65535:
+            raise ConfigError(f"'{prefix}port' must be a port number (1-65535), not {built.port}")
+        if built.url and not built.url.startswith("https://") and not built.url.startswith("http://127."):
+            raise ConfigError(f"'{prefix}url' must be an https:// address, not {built.url!r}")
+    if isinstance(built, LoggingConfig) and built.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"'{prefix}level' must be DEBUG, INFO, WARNING or ERROR, not {built.level!r}")

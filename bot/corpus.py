@@ -1,0 +1,191 @@
+"""Documents on disk: Markdown files with YAML front matter, and the import of raw web pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.errors import CorpusError, ImportPageError
+from bot.synonyms import Synonyms
+
+SYNONYMS_FILE = "synonyms.txt"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+REQUIRED_KEYS = ("title", "url", "publisher", "published")
+OPTIONAL_KEYS = ("questions",)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?(.*)\Z", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its attribution and its story text (paragraphs separated by blank lines)."""
+
+    doc_id: str
+    title: str
+    url: str
+    publisher: str
+    published: str
+    body: str
+    questions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Everything the index is built from: the documents and the synonym rules."""
+
+    documents: tuple[Document, ...]
+    synonyms: Synonyms
+
+
+def parse_document(text: str, doc_id: str, source: str) -> Document:
+    """Parse one corpus file's text; any problem raises CorpusError naming the source."""
+    match = _FRONT_MATTER.match(text.lstrip("\ufeff"))
+    if match is None:
+        raise CorpusError(source, "no front matter: the file must start with '---', YAML, '---'")
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        raise CorpusError(source, f"broken front matter{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(meta, dict):
+        raise CorpusError(source, "front matter must be a YAML mapping of keys to values")
+    for key in meta:
+        if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
+            raise CorpusError(source, f"unknown front matter key '{key}'")
+    for key in REQUIRED_KEYS:
+        if meta.get(key) in (None, ""):
+            raise CorpusError(source, f"missing '{key}' in front matter")
+    url = str(meta["url"]).strip()
+    if not re.fullmatch(r"https?://\S+\.\S+", url):
+        raise CorpusError(source, f"'url' must be an http(s) link, not '{url}'")
+    published = meta["published"]
+    if isinstance(published, dt.datetime):
+        published = published.date()
+    if not isinstance(published, dt.date):
+        try:
+            published = dt.date.fromisoformat(str(published))
+        except ValueError:
+            raise CorpusError(source, f"'published' must be a date like 2022-01-12, not '{published}'") from None
+    questions = meta.get("questions") or []
+    if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
+        raise CorpusError(source, "'questions' must be a list of example questions")
+    body = match.group(2).strip()
+    if not body:
+        raise CorpusError(source, "empty body: the story text goes after the front matter")
+    return Document(
+        doc_id=doc_id,
+        title=" ".join(str(meta["title"]).split()),
+        url=url,
+        publisher=" ".join(str(meta["publisher"]).split()),
+        published=published.isoformat(),
+        body=body,
+        questions=tuple(q.strip() for q in questions),
+    )
+
+
+def read_text(path: Path, root: Path) -> str:
+    """Read one corpus file as UTF-8, refusing links out of the corpus and oversized files."""
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    try:
+        if not path.resolve().is_relative_to(root.resolve()):
+            raise CorpusError(name, "links outside the corpus folder")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CorpusError(name, f"too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(name, f"cannot be read ({exc.strerror or exc})") from None
+    if b"\x00" in raw:
+        raise CorpusError(name, "is a binary file, not Markdown text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(name, f"is not UTF-8 text (byte {exc.start})") from None
+
+
+def load_corpus(folder: Path) -> Corpus:
+    """Read every *.md document and synonyms.txt from the corpus folder.
+
+    Raises CorpusError for the first problem, naming the file; nothing half-read is returned.
+    """
+    if not folder.is_dir():
+        raise CorpusError(str(folder), "corpus folder does not exist")
+    documents: list[Document] = []
+    seen_urls: dict[str, str] = {}
+    for path in sorted(folder.rglob("*.md")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name == "README.md":
+            continue
+        name = str(path.relative_to(folder))
+        doc = parse_document(read_text(path, folder), doc_id=path.relative_to(folder).with_suffix("").as_posix(), source=name)
+        if doc.url in seen_urls:
+            raise CorpusError(name, f"same url as {seen_urls[doc.url]}: {doc.url}")
+        seen_urls[doc.url] = name
+        documents.append(doc)
+    if not documents:
+        raise CorpusError(str(folder), "no documents (*.md files with front matter) in the corpus folder")
+    synonyms_path = folder / SYNONYMS_FILE
+    synonyms = Synonyms()
+    if synonyms_path.exists():
+        synonyms = Synonyms.parse(read_text(synonyms_path, folder), SYNONYMS_FILE)
+    return Corpus(tuple(documents), synonyms)
+
+
+# --- import of a raw page copied from the publisher's site -------------------------------------
+
+# A line matching any of these ends the story: what follows is the site's furniture.
+_STORY_END = re.compile(
+    r"^(further reading:?|read (also|more):?|related( posts| articles)?:?|tags:|you could close this page"
+    r"|to suggest a correction|you can also highlight the text|please leave your suggestions"
+    r"|share this( article)?:?|subscribe to)\b",
+    re.IGNORECASE,
+)
+# A line matching any of these is site boilerplate wherever it stands.
+_BOILERPLATE = re.compile(
+    r"(copyright|©|\ball rights reserved\b|cookie|privacy policy|is supported by"
+    r"|when referencing our materials|written permission|ad ?blocker|become a patron|\bdonate\b"
+    r"|support (us|our (work|journalism|reporting))|subscribe to our|newsletter|^advertisement$)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?…\"'”’:)\]]$")
+
+
+def import_page(raw: str, *, url: str, title: str, published: str, publisher: str) -> str:
+    """Turn a raw page (text copied from the site) into a corpus file: front matter and story.
+
+    The story starts at the first line that repeats the headline; it ends at the first line of
+    the site's furniture ("Further reading", "Related Posts", the donation appeal). Boilerplate
+    lines and short headline-like lines inside the story (links to related articles) are dropped.
+    """
+    wanted = _normalise_line(title)
+    lines = [" ".join(line.split()) for line in raw.splitlines()]
+    starts = [i for i, line in enumerate(lines) if _normalise_line(line) == wanted]
+    if not starts:
+        raise ImportPageError(f"the title '{title}' does not appear in the page; give it as it stands there")
+    paragraphs: list[str] = []
+    for line in lines[starts[0] + 1 :]:
+        if not line or _normalise_line(line) == wanted:
+            continue
+        if _STORY_END.match(line):
+            break
+        if _BOILERPLATE.search(line):
+            continue
+        if paragraphs and len(line) < 120 and not _SENTENCE_END.search(line):
+            continue  # a related-article headline set inside the story
+        paragraphs.append(line)
+    if not paragraphs:
+        raise ImportPageError("no story text found after the title")
+    try:
+        date = dt.date.fromisoformat(published)
+    except ValueError:
+        raise ImportPageError(f"--published must be a date like 2022-01-12, not '{published}'") from None
+    meta = {"title": title, "url": url, "publisher": publisher, "published": date}
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    return f"---\n{front}---\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def _normalise_line(line: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", line.casefold()).split())

@@ -1,0 +1,91 @@
+"""The library: the current knowledge, swapped whole on a successful reload, and its counters."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.answer import Answer, Knowledge, Settings, answer
+from bot.corpus import load_corpus
+from bot.errors import CorpusError
+from bot.text import WordRarity
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big a corpus is."""
+
+    documents: int
+    passages: int
+
+    def __str__(self) -> str:
+        return f"{self.documents} document{'s' * (self.documents != 1)}, {self.passages} passage{'s' * (self.passages != 1)}"
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What a reload did: the size before and after, or the problem that kept the old corpus."""
+
+    ok: bool
+    before: Size
+    after: Size
+    error: str = ""
+
+
+class Library:
+    """Holds the knowledge built from corpus/ and answers from it.
+
+    Readers take `self.knowledge` once per question, so a reload that swaps it in with one
+    assignment never shows them a half-built index; reloads themselves are serialised.
+    """
+
+    def __init__(self, corpus_path: Path, settings: Settings, rarity: WordRarity | None = None) -> None:
+        """Load the corpus now; raises CorpusError if it cannot be used."""
+        self.corpus_path = corpus_path
+        self.settings = settings
+        self.rarity = rarity or WordRarity.load()
+        self.knowledge = self._build()
+        self.started = time.monotonic()
+        self.counts: Counter[str] = Counter()
+        self._reload_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+
+    def _build(self) -> Knowledge:
+        return Knowledge.build(load_corpus(self.corpus_path), self.rarity)
+
+    @property
+    def size(self) -> Size:
+        """The documents and passages now served."""
+        knowledge = self.knowledge
+        return Size(len(knowledge.corpus.documents), len(knowledge.index))
+
+    def ask(self, question: str, rank: int = 0) -> Answer:
+        """Answer a question from the current knowledge and count it."""
+        result = answer(question, self.knowledge, self.settings, rank)
+        with self._count_lock:
+            self.counts["answered" if result.found else "refused"] += 1
+        return result
+
+    def reload(self) -> ReloadResult:
+        """Re-read the corpus; swap it in only if it built, else keep serving the old one."""
+        with self._reload_lock:
+            before = self.size
+            try:
+                knowledge = self._build()
+            except CorpusError as exc:
+                logger.warning("reload refused, still serving %s: %s", before, exc)
+                return ReloadResult(False, before, before, str(exc))
+            self.knowledge = knowledge
+            after = self.size
+            logger.info("reloaded corpus: %s -> %s", before, after)
+            return ReloadResult(True, before, after)
+
+    def uptime(self) -> float:
+        """Seconds since the library was created."""
+        return time.monotonic() - self.started

@@ -1,0 +1,105 @@
+"""Passages: the answerable units of a document, and the sentences inside them (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.corpus import Document
+
+# Paragraphs longer than this are split at sentence boundaries into passages of about this size.
+MAX_PASSAGE_CHARS = 900
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st gen col lt sgt capt maj prof jr sr vs etc inc ltd co corp no jan feb mar apr "
+    "jun jul aug sep sept oct nov dec u.s u.k e.g i.e".split()
+)
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_OPEN_QUOTES = re.compile(r"[“]|(?:^|(?<=\s))\"")
+_CLOSE_QUOTES = re.compile(r"[”]|\"(?=\s|$|[.,;:!?])")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of one document's text that can answer a question on its own."""
+
+    passage_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Return (start, end) character spans of the sentences of a text."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        before = text[start : match.start()].rstrip("\"'”’)]")
+        last_word = before.rsplit(None, 1)[-1].rstrip(".").casefold() if before.strip() else ""
+        if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+            continue
+        end = match.start() + len(match.group().rstrip())
+        spans.append((start, end))
+        start = match.end()
+    if start < len(text.rstrip()):
+        spans.append((start, len(text.rstrip())))
+    return spans
+
+
+def split_passages(document: Document) -> list[Passage]:
+    """Split a document into passages: its paragraphs, with broken paragraphs mended.
+
+    A paragraph that stops mid-sentence or inside an open quotation is joined to the next one,
+    so a quote the page set over two paragraphs stays one answer. Very long paragraphs are cut
+    at sentence boundaries.
+    """
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", document.body) if p.strip()]
+    texts: list[str] = []
+    pending = ""
+    for paragraph in paragraphs:
+        pending = f"{pending} {paragraph}" if pending else paragraph
+        if _is_complete(pending):
+            texts.extend(_cut_long(pending))
+            pending = ""
+    if pending:
+        texts.extend(_cut_long(pending))
+    return [
+        Passage(passage_id=f"{document.doc_id}#{n}", doc_id=document.doc_id, ordinal=n, text=text)
+        for n, text in enumerate(texts)
+    ]
+
+
+def split_all(documents: Iterable[Document]) -> list[Passage]:
+    """Return the passages of all documents, in order."""
+    return [p for doc in documents for p in split_passages(doc)]
+
+
+def _is_complete(text: str) -> bool:
+    opened = len(_OPEN_QUOTES.findall(text))
+    closed = len(_CLOSE_QUOTES.findall(text))
+    if opened > closed:
+        return False
+    tail = text.rstrip("\"'”’)] ")
+    if not tail:
+        return True
+    # A caption ("... Screenshot: France24") is complete without a full stop; a paragraph that
+    # ends on a lower-case word and no punctuation ("... both parties had") stops mid-sentence.
+    last = tail.rsplit(None, 1)[-1]
+    return tail[-1] in ".!?…:;" or not last[0].islower()
+
+
+def _cut_long(text: str) -> list[str]:
+    if len(text) <= MAX_PASSAGE_CHARS:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        if current and len(current) + 1 + len(sentence) > MAX_PASSAGE_CHARS:
+            chunks.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}" if current else sentence
+    if current:
+        chunks.append(current)
+    return chunks

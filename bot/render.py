@@ -1,0 +1,82 @@
+"""Answers as the user sees them: plain text (console), Telegram HTML, and JSON (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+from bot.answer import Answer
+from bot.corpus import Document
+
+TELEGRAM_MAX_CHARS = 4096
+
+
+def human_date(iso: str) -> str:
+    """Return 2022-01-12 as '12 January 2022'."""
+    day = dt.date.fromisoformat(iso)
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+def attribution(document: Document) -> str:
+    """Return 'Title, Publisher, 12 January 2022' for a document."""
+    return f"{document.title}, {document.publisher}, {human_date(document.published)}"
+
+
+def refusal_text(answer: Answer, max_question_chars: int = 1000) -> str:
+    """Return the one-line reason an answer has no excerpt."""
+    if answer.reason == "empty":
+        return "Please ask a question in words, for example about who met, when, or what was agreed."
+    if answer.reason == "too-long":
+        return f"That question is too long; please keep it under {max_question_chars:,} characters."
+    if answer.reason == "no-more":
+        return "There is no other passage of the article that answers this."
+    return "The article does not cover that."
+
+
+def to_plain(answer: Answer, max_question_chars: int = 1000) -> str:
+    """Render an answer for a terminal: the excerpt in quotes, then the source and its link."""
+    if answer.found and answer.document is not None:
+        doc = answer.document
+        return f"“{answer.excerpt}”\n— {attribution(doc)}\n  {doc.url}"
+    lines = [refusal_text(answer, max_question_chars)]
+    if answer.suggestions:
+        lines.append("You could ask:")
+        lines.extend(f"  • {q}" for q in answer.suggestions)
+    return "\n".join(lines)
+
+
+def to_html(answer: Answer, max_question_chars: int = 1000) -> str:
+    """Render an answer as Telegram HTML: the best sentence in bold, the source as a link."""
+    if not (answer.found and answer.document is not None):
+        text = html.escape(refusal_text(answer, max_question_chars))
+        if answer.suggestions:
+            text += "\n\nYou could ask:\n" + "\n".join(f"• {html.escape(q)}" for q in answer.suggestions)
+        return text[:TELEGRAM_MAX_CHARS]
+    start, end = answer.highlight
+    excerpt = answer.excerpt
+    quoted = (
+        html.escape(excerpt[:start])
+        + (f"<b>{html.escape(excerpt[start:end])}</b>" if end > start else "")
+        + html.escape(excerpt[end:])
+    )
+    doc = answer.document
+    link = f'<a href="{html.escape(doc.url, quote=True)}">{html.escape(doc.title)}</a>'
+    source = f"— {link}, {html.escape(doc.publisher)}, {human_date(doc.published)}"
+    return f"“{quoted}”\n\n{source}"
+
+
+def to_json(answer: Answer) -> dict[str, Any]:
+    """Return the `talksbot ask --json` object for an answer."""
+    doc = answer.document if answer.found else None
+    return {
+        "question": answer.question,
+        "found": answer.found,
+        "excerpt": answer.excerpt if answer.found else "",
+        "url": doc.url if doc else "",
+        "title": doc.title if doc else "",
+        "score": answer.score,
+        "passage_id": answer.passage_id,
+        "reason": answer.reason,
+        "suggestions": list(answer.suggestions),
+    }

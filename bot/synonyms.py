@@ -1,0 +1,70 @@
+"""Admin-editable synonym lists, in the format search engines use (Solr's synonyms.txt).
+
+    # comment
+    alliance => nato                  one way: a question saying "alliance" also looks for "nato"
+    troops, soldiers, forces          a group: each word also looks for the others
+    secretary general, nato chief     multi-word entries are phrases
+
+Rules are stored as stem sequences so "negotiators" meets "negotiations".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.errors import CorpusError
+from bot.text import terms
+
+Phrase = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Expansion rules: a phrase of stems → the phrases it also looks for."""
+
+    rules: tuple[tuple[Phrase, tuple[Phrase, ...]], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, source: str = "synonyms.txt") -> Synonyms:
+        """Parse synonyms.txt; a malformed line raises CorpusError naming the line."""
+        rules: list[tuple[Phrase, tuple[Phrase, ...]]] = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            where = f"{source} line {number}"
+            if line.count("=>") > 1:
+                raise CorpusError(where, "more than one '=>'")
+            if "=>" in line:
+                left, right = line.split("=>")
+                sources = _phrases(left, where)
+                targets = _phrases(right, where)
+                rules.extend((s, targets) for s in sources)
+            else:
+                group = _phrases(line, where)
+                if len(group) < 2:
+                    raise CorpusError(where, "a group needs two or more comma-separated entries")
+                rules.extend((p, tuple(q for q in group if q != p)) for p in group)
+        return cls(tuple(rules))
+
+    def expand(self, stems: list[str]) -> list[tuple[int, str]]:
+        """Return (position of the question word it came from, extra stem) for each expansion."""
+        extra: list[tuple[int, str]] = []
+        for phrase, targets in self.rules:
+            size = len(phrase)
+            for start in range(len(stems) - size + 1):
+                if tuple(stems[start : start + size]) == phrase:
+                    extra.extend((start, s) for target in targets for s in target)
+        return extra
+
+
+def _phrases(part: str, where: str) -> tuple[Phrase, ...]:
+    phrases = []
+    for entry in part.split(","):
+        if not entry.strip():
+            raise CorpusError(where, "empty entry")
+        stems = tuple(terms(entry))
+        if not stems:
+            raise CorpusError(where, f"'{entry.strip()}' has only stop words")
+        phrases.append(stems)
+    return tuple(phrases)
