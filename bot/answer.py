@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from bot.corpus import Corpus, Document
 from bot.index import Index
 from bot.passages import split_all, split_sentences
-from bot.synonyms import Synonyms
 from bot.text import Speller, WordRarity, fold, stem, terms, words
 
 PUBLISHER_LIMIT = 500  # the publisher's reprint limit, in characters of article text
@@ -151,7 +150,7 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     accepted = []
     for hit in knowledge.index.search(query.bm25_terms(), settings.candidates):
         passage = knowledge.index.passages[hit.position]
-        coverage = query.coverage(knowledge.index.term_sets[hit.position])
+        coverage = query.coverage(knowledge.index.terms_of(hit.position))
         if coverage < settings.min_coverage or not _has_wanted(passage.text, query.wants):
             continue
         accepted.append((hit.score * coverage, coverage, hit))
@@ -250,8 +249,3 @@ def _has_wanted(text: str, wants: str | None) -> bool:
     if wants == "time":
         return bool(_TIME.search(text))
     return True
-
-
-def empty_synonyms() -> Synonyms:
-    """Return a rule set with no rules (a corpus without synonyms.txt)."""
-    return Synonyms()

@@ -84,7 +84,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
         return run_console(library)
     if args.command == "ask":
-        questions: Iterable[str] = args.question and [" ".join(args.question)] or (
+        questions: Iterable[str] = (args.question and [" ".join(args.question)]) or (
             line.rstrip("\r\n") for line in sys.stdin
         )
         return _ask(library, questions, args.json)
@@ -127,7 +127,8 @@ def _eval(library: Library, path: Path, show_misses: bool, calibrate: bool) -> i
         for step in range(0, 21):
             threshold = step / 20
             settings = dataclasses.replace(library.settings, min_coverage=threshold)
-            outcomes = score(items, lambda q, s=settings: answer(q, library.knowledge, s))
+            knowledge = library.knowledge
+            outcomes = score(items, lambda q: answer(q, knowledge, settings))  # noqa: B023
             print(f"  {threshold:.2f}: {sum(o.correct for o in outcomes)}/{len(outcomes)}")
     return 0
 

@@ -124,7 +124,7 @@ def _build(cls: type[Any], data: Any, prefix: str, base: Path) -> Any:
 
 
 def _value(hint: Any, raw: Any, name: str, base: Path) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, raw if raw is not None else {}, f"{name}.", base)
     if hint is Path:
         if not isinstance(raw, str) or not raw.strip():

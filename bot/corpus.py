@@ -120,7 +120,8 @@ def load_corpus(folder: Path) -> Corpus:
         if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name == "README.md":
             continue
         name = str(path.relative_to(folder))
-        doc = parse_document(read_text(path, folder), doc_id=path.relative_to(folder).with_suffix("").as_posix(), source=name)
+        doc_id = path.relative_to(folder).with_suffix("").as_posix()
+        doc = parse_document(read_text(path, folder), doc_id=doc_id, source=name)
         if doc.url in seen_urls:
             raise CorpusError(name, f"same url as {seen_urls[doc.url]}: {doc.url}")
         seen_urls[doc.url] = name

@@ -48,7 +48,8 @@ def load_items(path: Path) -> list[Item]:
         if not isinstance(entry, dict) or not isinstance(entry.get("question"), str):
             raise TalksbotError(f"{path}: item {n} needs a 'question'")
         answers = entry.get("answers") or []
-        items.append(Item(str(entry.get("id", n)), entry["question"], tuple(map(str, answers)), str(entry.get("kind", ""))))
+        item_id, kind = str(entry.get("id", n)), str(entry.get("kind", ""))
+        items.append(Item(item_id, entry["question"], tuple(map(str, answers)), kind))
     return items
 
 

@@ -45,6 +45,10 @@ class Index:
     def __len__(self) -> int:
         return len(self.passages)
 
+    def terms_of(self, position: int) -> frozenset[str]:
+        """Return the set of stems of the passage at this position."""
+        return self.term_sets[position]
+
     @property
     def vocabulary(self) -> frozenset[str]:
         """The stems that occur in some passage."""

@@ -25,7 +25,8 @@ class Size:
     passages: int
 
     def __str__(self) -> str:
-        return f"{self.documents} document{'s' * (self.documents != 1)}, {self.passages} passage{'s' * (self.passages != 1)}"
+        documents = f"{self.documents} document{'s' * (self.documents != 1)}"
+        return f"{documents}, {self.passages} passage{'s' * (self.passages != 1)}"
 
 
 @dataclass(frozen=True)
