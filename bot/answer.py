@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bot.corpus import Corpus, Document
 from bot.index import Index
 from bot.passages import split_all, split_sentences
-from bot.text import Speller, WordRarity, fold, stem, terms, words
+from bot.text import Speller, WordRarity, fold, proper_nouns, stem, terms, words
 
 PUBLISHER_LIMIT = 500  # the publisher's reprint limit, in characters of article text
 ELLIPSIS = "…"
 # Synonym expansions count for less than the words the reader typed.
 EXPANSION_WEIGHT = 0.5
+# A word no passage has, rarer than this in everyday English (Zipf scale: 3 is once per million
+# words), names something the article does not cover: "Lavrov", "borscht", "Zelensky".
+RARE_ZIPF = 3.3
+# How much a common word that no passage has counts toward coverage (chatter, paraphrase).
+UNKNOWN_DISCOUNT = 0.5
+# Shortest shared stem prefix that lets an unknown word stand for a known one (european → europ).
+MIN_PREFIX = 5
+# How much the closeness of the matched words (see proximity) lifts a passage's score.
+PROXIMITY_WEIGHT = 0.5
 
-_WANTS_NUMBER = re.compile(r"\bhow (many|much|long|often|old|far)\b|\bwhat (number|percentage|share)\b")
+_WANTS_COUNT = re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share)\b")
+_WANTS_DURATION = re.compile(r"\bhow long\b|\bfor how\b")
 _WANTS_TIME = re.compile(r"^(when|what (year|date|day|month|time))\b|\bwhen (did|was|were|is|will|do)\b")
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
-    r"|hundred|thousand|million|billion|dozen|dozens|half|once|twice|several|few)\b",
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
+    r"|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|several|few"
+)
+# A count: a number that is not a year ("30 member countries", "two days", "10,000 troops").
+_COUNT = re.compile(rf"\b(?!(1[89]|20)\d\d\b)\d[\d,.]*\b|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+_DURATION = re.compile(
+    rf"\b(\d[\d,.]*|{_NUMBER_WORDS}|a|an)\s+(more\s+)?(seconds?|minutes?|hours?|days?|weeks?|months?|years?"
+    r"|decades?)\b|\bsince\b",
     re.IGNORECASE,
 )
 _TIME = re.compile(
@@ -37,7 +57,8 @@ class Settings:
 
     excerpt_chars: int = PUBLISHER_LIMIT
     # Calibrated on the dev questions with `talksbot eval --calibrate` (see answer.calibrate).
-    min_coverage: float = 0.5
+    min_coverage: float = 0.25
+    unknown_discount: float = UNKNOWN_DISCOUNT
     candidates: int = 10
     suggestions: int = 3
     max_question_chars: int = 1000
@@ -52,6 +73,7 @@ class Knowledge:
     speller: Speller
     rarity: WordRarity
     documents: Mapping[str, Document] = field(default_factory=dict)
+    sorted_stems: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, corpus: Corpus, rarity: WordRarity) -> Knowledge:
@@ -63,7 +85,25 @@ class Knowledge:
             speller=Speller.build(index.surface_words, rarity),
             rarity=rarity,
             documents={d.doc_id: d for d in corpus.documents},
+            sorted_stems=tuple(sorted(index.vocabulary)),
         )
+
+    def prefix_matches(self, word_stem: str) -> set[str]:
+        """Return corpus stems that extend, or are extended by, this stem (european ~ europ)."""
+        if len(word_stem) < MIN_PREFIX:
+            return set()
+        found = set()
+        stems = self.sorted_stems
+        for size in range(MIN_PREFIX, len(word_stem) + 1):
+            head = word_stem[:size]
+            at = bisect.bisect_left(stems, head)
+            if at < len(stems) and stems[at] == head:
+                found.add(head)  # a corpus stem that is a prefix of this one
+        at = bisect.bisect_left(stems, word_stem)
+        while at < len(stems) and stems[at].startswith(word_stem) and len(found) < 5:
+            found.add(stems[at])  # corpus stems that this one is a prefix of
+            at += 1
+        return found
 
 
 @dataclass(frozen=True)
@@ -74,6 +114,7 @@ class QueryWord:
     word: str
     stems: frozenset[str]
     weight: float
+    known: bool  # the corpus has the word or one of its synonyms
 
 
 @dataclass(frozen=True)
@@ -81,7 +122,9 @@ class Query:
     """A question analysed against one corpus."""
 
     words: tuple[QueryWord, ...]
-    wants: str | None  # "number" or "time" when the question asks for one
+    wants: str | None = None  # "count", "duration" or "time" when the question asks for one
+    missing: tuple[str, ...] = ()  # specific words (names, rare terms) that no passage has
+    unknown_discount: float = UNKNOWN_DISCOUNT
 
     def bm25_terms(self) -> dict[str, float]:
         """Return stem → weight for ranking: typed words 1, synonym expansions less."""
@@ -94,9 +137,17 @@ class Query:
         return weights
 
     def coverage(self, stems: frozenset[str]) -> float:
-        """Return the rarity-weighted share of the question's words found among these stems."""
-        total = sum(qw.weight for qw in self.words)
-        found = sum(qw.weight for qw in self.words if qw.stems & stems)
+        """Return the weighted share of the question's words found among these stems.
+
+        Rare words weigh more than common ones; words the whole corpus lacks weigh less
+        (a paraphrase or chatter), unless they are specific, which `missing` handles.
+        """
+        total = found = 0.0
+        for qw in self.words:
+            weight = qw.weight if qw.known else qw.weight * self.unknown_discount
+            total += weight
+            if qw.stems & stems:
+                found += weight
         return found / total if total else 0.0
 
 
@@ -117,26 +168,44 @@ class Answer:
     rank: int = 0  # 0 for the best passage, 1 for the next ("Another passage"), ...
 
 
-def analyze(question: str, knowledge: Knowledge) -> Query:
-    """Turn a question into weighted words, spelling-corrected and expanded with synonyms."""
-    typed = words(question)
-    corrected = [
-        w if w in knowledge.index.surface_words else knowledge.speller.correct(w) for w in typed
-    ]
+def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNOWN_DISCOUNT) -> Query:
+    """Turn a question into weighted words: spelling corrected, expanded with synonyms, and
+    marked known or unknown to the corpus."""
+    vocabulary = knowledge.index.vocabulary
+    capitalised = proper_nouns(question)
+    typed: list[str] = []
+    corrected: list[str] = []
+    for word in words(question):
+        fixed = word if word in knowledge.index.surface_words else knowledge.speller.correct(word)
+        if fixed == word and knowledge.speller.is_misspelt_stop_word(word):
+            continue
+        typed.append(word)
+        corrected.append(fixed)
     stems = [stem(w) for w in corrected]
     extra: dict[int, set[str]] = {}
     for position, s in knowledge.corpus.synonyms.expand(stems):
         extra.setdefault(position, set()).add(s)
     seen: set[str] = set()
-    query_words = []
+    query_words: list[QueryWord] = []
+    missing: list[str] = []
     for i, (t, w, s) in enumerate(zip(typed, corrected, stems, strict=True)):
         if s in seen:
             continue
         seen.add(s)
-        query_words.append(QueryWord(t, w, frozenset({s, *extra.get(i, ())}), knowledge.rarity.weight(w)))
+        own = {s, *extra.get(i, ())}
+        if not own & vocabulary:
+            own |= knowledge.prefix_matches(s)
+        known = bool(own & vocabulary)
+        if not known and (knowledge.rarity.zipf_of(w) < RARE_ZIPF or t in capitalised):
+            missing.append(t)
+        query_words.append(QueryWord(t, w, frozenset(own), knowledge.rarity.weight(w), known))
     text = fold(question).casefold()
-    wants = "number" if _WANTS_NUMBER.search(text) else "time" if _WANTS_TIME.search(text) else None
-    return Query(tuple(query_words), wants)
+    wants = None
+    for kind, pattern in (("count", _WANTS_COUNT), ("duration", _WANTS_DURATION), ("time", _WANTS_TIME)):
+        if pattern.search(text):
+            wants = kind
+            break
+    return Query(tuple(query_words), wants, tuple(missing), unknown_discount)
 
 
 def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 0) -> Answer:
@@ -144,21 +213,26 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     clean = fold(question)
     if len(clean) > settings.max_question_chars:
         return _refusal(question, knowledge, settings, "too-long")
-    query = analyze(clean, knowledge)
+    query = analyze(clean, knowledge, settings.unknown_discount)
     if not query.words:
         return _refusal(question, knowledge, settings, "empty")
-    accepted = []
-    for hit in knowledge.index.search(query.bm25_terms(), settings.candidates):
-        passage = knowledge.index.passages[hit.position]
-        coverage = query.coverage(knowledge.index.terms_of(hit.position))
-        if coverage < settings.min_coverage or not _has_wanted(passage.text, query.wants):
+    if query.missing:
+        return _refusal(question, knowledge, settings, "not-covered")
+    scores = rank_scores(query, knowledge.index)
+    order = np.lexsort((np.arange(len(scores)), -scores))[: settings.candidates]
+    ranked = []
+    for position in (int(i) for i in order if scores[i] > 0):
+        passage = knowledge.index.passages[position]
+        if not _has_wanted(passage.text, query):
             continue
-        accepted.append((hit.score * coverage, coverage, hit))
-    accepted.sort(key=lambda item: (-item[0], item[2].position))
-    if rank >= len(accepted):
+        coverage = query.coverage(knowledge.index.terms_of(position))
+        closeness = 1.0 + PROXIMITY_WEIGHT * proximity(passage.text, query)
+        ranked.append((float(scores[position]) * coverage * closeness, coverage, position))
+    ranked.sort(key=lambda item: (-item[0], item[2]))
+    if rank >= len(ranked) or ranked[rank][1] < settings.min_coverage:
         return _refusal(question, knowledge, settings, "not-covered" if rank == 0 else "no-more")
-    combined, coverage, hit = accepted[rank]
-    passage = knowledge.index.passages[hit.position]
+    combined, coverage, position = ranked[rank]
+    passage = knowledge.index.passages[position]
     excerpt, highlight = shape_excerpt(passage.text, query, settings.excerpt_chars)
     return Answer(
         question=question,
@@ -171,6 +245,55 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
         coverage=round(coverage, 4),
         rank=rank,
     )
+
+
+def proximity(text: str, query: Query) -> float:
+    """Return how tightly the question's matched words sit together in a text, from 0 to 1.
+
+    1 means the matched words are adjacent; a keyword question ("Fomin military rank") prefers
+    the passage where its words stand side by side.
+    """
+    positions: list[list[int]] = []
+    tokens = terms(text)
+    for qw in query.words:
+        spots = [i for i, t in enumerate(tokens) if t in qw.stems]
+        if spots:
+            positions.append(spots)
+    if len(positions) < 2:
+        return 0.0
+    # The smallest window holding one occurrence of every matched word (a k-way merge).
+    heap = [(spots[0], n, 0) for n, spots in enumerate(positions)]
+    heapq.heapify(heap)
+    right = max(spots[0] for spots in positions)
+    best = right - heap[0][0]
+    while True:
+        left, n, at = heapq.heappop(heap)
+        best = min(best, right - left)
+        if at + 1 == len(positions[n]):
+            break
+        nxt = positions[n][at + 1]
+        right = max(right, nxt)
+        heapq.heappush(heap, (nxt, n, at + 1))
+    return (len(positions) - 1) / max(best, 1)
+
+
+def rank_scores(query: Query, index: Index) -> np.ndarray:
+    """Score every passage: the sum over question words of each word's best BM25 score.
+
+    A word counts once whichever of its forms matches: its own stem at full weight, a synonym at
+    EXPANSION_WEIGHT, so a word with ten synonyms cannot outweigh a word with none.
+    """
+    vocabulary = index.vocabulary
+    total = np.zeros(len(index))
+    for qw in query.words:
+        own = stem(qw.word)
+        best: np.ndarray | None = None
+        for s in sorted(qw.stems & vocabulary):
+            part = index.scores({s: 1.0 if s == own else EXPANSION_WEIGHT})
+            best = part if best is None else np.maximum(best, part)
+        if best is not None:
+            total += best
+    return total
 
 
 def shape_excerpt(text: str, query: Query, limit: int) -> tuple[str, tuple[int, int]]:
@@ -243,9 +366,17 @@ def _refusal(question: str, knowledge: Knowledge, settings: Settings, reason: st
     return Answer(question=question, found=False, reason=reason, suggestions=suggest(knowledge, settings.suggestions))
 
 
-def _has_wanted(text: str, wants: str | None) -> bool:
-    if wants == "number":
-        return bool(_NUMBER.search(text))
-    if wants == "time":
+def _has_wanted(text: str, query: Query) -> bool:
+    """Check a passage holds the kind of fact the question asks for (a count, a span, a date)."""
+    if query.wants == "count":
+        stems = frozenset(s for qw in query.words for s in qw.stems)
+        for match in _COUNT.finditer(text):
+            following = terms(" ".join(text[match.end() :].split()[:3]))
+            if stems.intersection(following):
+                return True
+        return False
+    if query.wants == "duration":
+        return bool(_DURATION.search(text))
+    if query.wants == "time":
         return bool(_TIME.search(text))
     return True

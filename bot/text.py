@@ -59,11 +59,16 @@ def words(text: str) -> list[str]:
     """Split text into lower-case content words: possessives trimmed, stop words dropped.
 
     A hyphenated compound yields its parts and the joined form ("build-up" → build, up, buildup),
-    so "buildup" and "build-up" meet.
+    so "buildup" and "build-up" meet. An acronym that spells a stop word ("US", "IT") is kept,
+    unless the whole text is in capitals.
     """
+    folded = fold(text)
+    letters = [c for c in folded if c.isalpha()]
+    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters)
     found: list[str] = []
-    for match in _WORD.finditer(fold(text).casefold()):
-        token = match.group()
+    for match in _WORD.finditer(folded):
+        raw = match.group()
+        token = raw.casefold()
         if token.endswith("'s"):
             token = token[:-2]
         if "-" in token:
@@ -72,8 +77,27 @@ def words(text: str) -> list[str]:
             joined = "".join(parts)
             if joined not in STOP_WORDS:
                 found.append(joined)
-        elif token and token not in STOP_WORDS:
+        elif token and (token not in STOP_WORDS or (not shouting and len(raw) >= 2 and raw.isupper())):
             found.append(token.replace("'", ""))
+    return found
+
+
+def proper_nouns(text: str) -> set[str]:
+    """Return the lower-cased words written with a capital inside a sentence ("What did Lavrov say").
+
+    Sentence-initial words and Title Case or all-capital texts tell nothing, so they yield none.
+    """
+    folded = fold(text)
+    matches = list(_WORD.finditer(folded))
+    capitalised = [m for m in matches if m.group()[0].isupper()]
+    if len(capitalised) > 0.6 * len(matches):
+        return set()
+    found = set()
+    for match in capitalised:
+        before = folded[: match.start()].rstrip(" \"'(")
+        if before and before[-1] not in ".!?:":
+            token = match.group().casefold()
+            found.add(token[:-2] if token.endswith("'s") else token)
     return found
 
 
@@ -143,6 +167,12 @@ class Speller:
         for word in vocab:
             groups.setdefault(word[0], []).append(word)
         return cls(vocab, rarity, {k: tuple(sorted(v)) for k, v in groups.items()})
+
+    def is_misspelt_stop_word(self, word: str) -> bool:
+        """Return True for a rare word one edit away from a stop word ("wher", "whta")."""
+        if len(word) < 3 or word in self.vocabulary or self.rarity.zipf_of(word) >= self.max_zipf:
+            return False
+        return process.extractOne(word, STOP_WORDS, scorer=DamerauLevenshtein.distance, score_cutoff=1) is not None
 
     def correct(self, word: str) -> str:
         """Return the vocabulary word the input most likely meant, or the input unchanged."""
