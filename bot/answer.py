@@ -26,6 +26,14 @@ RARE_ZIPF = 3.3
 UNKNOWN_DISCOUNT = 0.5
 # Shortest shared stem prefix that lets an unknown word stand for a known one (european → europ).
 MIN_PREFIX = 5
+MAX_EXTENSION = 3
+# How much the words of a long question's scene-setting sentences count (see question_parts).
+CONTEXT_WEIGHT = 0.5
+_ASKING = re.compile(
+    r"\?|^\W*(who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|could"
+    r"|will|would|should|has|have|had|tell|explain|describe|list)\b",
+    re.IGNORECASE,
+)
 # How much the closeness of the matched words (see proximity) lifts a passage's score.
 PROXIMITY_WEIGHT = 0.5
 
@@ -101,7 +109,9 @@ class Knowledge:
                 found.add(head)  # a corpus stem that is a prefix of this one
         at = bisect.bisect_left(stems, word_stem)
         while at < len(stems) and stems[at].startswith(word_stem) and len(found) < 5:
-            found.add(stems[at])  # corpus stems that this one is a prefix of
+            extension = stems[at][len(word_stem) :]
+            if len(extension) <= MAX_EXTENSION and extension.isalpha():
+                found.add(stems[at])  # corpus stems that extend this one (ukrain → ukrainian)
             at += 1
         return found
 
@@ -175,30 +185,35 @@ def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNO
     capitalised = proper_nouns(question)
     typed: list[str] = []
     corrected: list[str] = []
-    for word in words(question):
-        fixed = word if word in knowledge.index.surface_words else knowledge.speller.correct(word)
-        if fixed == word and knowledge.speller.is_misspelt_stop_word(word):
-            continue
-        typed.append(word)
-        corrected.append(fixed)
+    scale: list[float] = []
+    for part, part_scale in question_parts(question):
+        for word in words(part):
+            fixed = word if word in knowledge.index.surface_words else knowledge.speller.correct(word)
+            if fixed == word and knowledge.speller.is_misspelt_stop_word(word):
+                continue
+            typed.append(word)
+            corrected.append(fixed)
+            scale.append(part_scale)
     stems = [stem(w) for w in corrected]
     extra: dict[int, set[str]] = {}
     for position, s in knowledge.corpus.synonyms.expand(stems):
         extra.setdefault(position, set()).add(s)
-    seen: set[str] = set()
+    chosen: dict[str, int] = {}
+    for i, s in enumerate(stems):
+        if s not in chosen or scale[i] > scale[chosen[s]]:
+            chosen[s] = i  # a word in both the context and the question counts as asked
     query_words: list[QueryWord] = []
     missing: list[str] = []
     for i, (t, w, s) in enumerate(zip(typed, corrected, stems, strict=True)):
-        if s in seen:
+        if chosen[s] != i:
             continue
-        seen.add(s)
         own = {s, *extra.get(i, ())}
         if not own & vocabulary:
             own |= knowledge.prefix_matches(s)
         known = bool(own & vocabulary)
-        if not known and (knowledge.rarity.zipf_of(w) < RARE_ZIPF or t in capitalised):
+        if not known and len(w) >= 4 and (knowledge.rarity.zipf_of(w) < RARE_ZIPF or t in capitalised):
             missing.append(t)
-        query_words.append(QueryWord(t, w, frozenset(own), knowledge.rarity.weight(w), known))
+        query_words.append(QueryWord(t, w, frozenset(own), knowledge.rarity.weight(w) * scale[i], known))
     text = fold(question).casefold()
     wants = None
     for kind, pattern in (("count", _WANTS_COUNT), ("duration", _WANTS_DURATION), ("time", _WANTS_TIME)):
@@ -206,6 +221,20 @@ def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNO
             wants = kind
             break
     return Query(tuple(query_words), wants, tuple(missing), unknown_discount)
+
+
+def question_parts(question: str) -> list[tuple[str, float]]:
+    """Split a question into sentences, each with how much its words count.
+
+    In "I only saw the headline. What did the two sides agree on?" the sentence that asks
+    counts fully and the scene-setting one at CONTEXT_WEIGHT.
+    """
+    text = fold(question)
+    sentences = [text[a:b] for a, b in split_sentences(text)] or [text]
+    asking = [bool(_ASKING.search(s)) for s in sentences]
+    if len(sentences) < 2 or all(asking) or not any(asking):
+        return [(text, 1.0)]
+    return [(s, 1.0 if a else CONTEXT_WEIGHT) for s, a in zip(sentences, asking, strict=True)]
 
 
 def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 0) -> Answer:
@@ -371,8 +400,8 @@ def _has_wanted(text: str, query: Query) -> bool:
     if query.wants == "count":
         stems = frozenset(s for qw in query.words for s in qw.stems)
         for match in _COUNT.finditer(text):
-            following = terms(" ".join(text[match.end() :].split()[:3]))
-            if stems.intersection(following):
+            clause = re.split(r"[.,;:!?()]", text[match.end() :], maxsplit=1)[0]
+            if stems.intersection(terms(" ".join(clause.split()[:3]))):
                 return True
         return False
     if query.wants == "duration":

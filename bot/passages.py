@@ -10,6 +10,9 @@ from bot.corpus import Document
 
 # Paragraphs longer than this are split at sentence boundaries into passages of about this size.
 MAX_PASSAGE_CHARS = 900
+# A paragraph shorter than this ("“No one else has anything to say,” he said.") joins the one
+# before it, which says who is speaking and about what.
+SHORT_PARAGRAPH = 160
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st gen col lt sgt capt maj prof jr sr vs etc inc ltd co corp no jan feb mar apr "
     "jun jul aug sep sept oct nov dec u.s u.k e.g i.e".split()
@@ -50,8 +53,8 @@ def split_passages(document: Document) -> list[Passage]:
     """Split a document into passages: its paragraphs, with broken paragraphs mended.
 
     A paragraph that stops mid-sentence or inside an open quotation is joined to the next one,
-    so a quote the page set over two paragraphs stays one answer. Very long paragraphs are cut
-    at sentence boundaries.
+    so a quote the page set over two paragraphs stays one answer; a very short paragraph joins
+    the one before it. Very long paragraphs are cut at sentence boundaries.
     """
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", document.body) if p.strip()]
     texts: list[str] = []
@@ -59,10 +62,14 @@ def split_passages(document: Document) -> list[Passage]:
     for paragraph in paragraphs:
         pending = f"{pending} {paragraph}" if pending else paragraph
         if _is_complete(pending):
-            texts.extend(_cut_long(pending))
+            if texts and len(pending) < SHORT_PARAGRAPH and len(texts[-1]) + len(pending) < MAX_PASSAGE_CHARS:
+                texts[-1] = f"{texts[-1]} {pending}"  # a one-line quote belongs to its context
+            else:
+                texts.append(pending)
             pending = ""
     if pending:
-        texts.extend(_cut_long(pending))
+        texts.append(pending)
+    texts = [chunk for text in texts for chunk in _cut_long(text)]
     return [
         Passage(passage_id=f"{document.doc_id}#{n}", doc_id=document.doc_id, ordinal=n, text=text)
         for n, text in enumerate(texts)

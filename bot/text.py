@@ -47,6 +47,20 @@ STOP_WORDS = frozenset(
 )
 
 
+# Chat and phone abbreviations, read as the words they stand for (in questions and articles).
+ABBREVIATIONS = {
+    "abt": "about", "bc": "because", "b4": "before", "bcz": "because", "cuz": "because",
+    "govt": "government", "gov": "government", "intl": "international", "mil": "military",
+    "mtg": "meeting", "mtgs": "meetings", "negs": "negotiations", "pres": "president",
+    "ppl": "people", "sec": "secretary", "secgen": "secretary-general", "ukr": "ukraine",
+    "rus": "russia", "ru": "russia", "wk": "week", "yr": "year", "yrs": "years", "2day": "today",
+    "tmrw": "tomorrow", "w/o": "without", "pm": "prime minister", "dept": "department",
+    "def": "defense", "dep": "deputy", "min": "minister", "fm": "foreign minister",
+    "sg": "secretary-general", "natos": "nato", "u": "you", "r": "are", "y": "why", "n": "and",
+    "wht": "what", "wat": "what", "abt.": "about",
+}
+
+
 def fold(text: str) -> str:
     """Return text in one canonical form: NFKC, plain quotes and hyphens, no control characters."""
     text = _SURROGATE.sub("", text)
@@ -77,6 +91,8 @@ def words(text: str) -> list[str]:
             joined = "".join(parts)
             if joined not in STOP_WORDS:
                 found.append(joined)
+        elif token in ABBREVIATIONS:
+            found.extend(words(ABBREVIATIONS[token]))
         elif token and (token not in STOP_WORDS or (not shouting and len(raw) >= 2 and raw.isupper())):
             found.append(token.replace("'", ""))
     return found
