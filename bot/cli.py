@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("console", help="ask questions at an interactive prompt")
     ask = commands.add_parser("ask", help="answer questions given as arguments, or one per line of stdin")
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
-    ask.add_argument("question", nargs="*", help="question words (none: read stdin)")
+    ask.add_argument("question", nargs="*", help="questions, one per argument (none: one per line of stdin)")
     commands.add_parser("check", help="validate the config and the corpus")
     evaluate = commands.add_parser("eval", help="score the answers on a question file")
     evaluate.add_argument("questions", type=Path, help="YAML file like shared/eval/dev-questions.yaml")
@@ -84,9 +84,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
         return run_console(library)
     if args.command == "ask":
-        questions: Iterable[str] = (args.question and [" ".join(args.question)]) or (
-            line.rstrip("\r\n") for line in sys.stdin
-        )
+        questions: Iterable[str] = args.question or (line.rstrip("\r\n") for line in sys.stdin)
         return _ask(library, questions, args.json)
     if args.command == "check":
         knowledge = library.knowledge
