@@ -54,10 +54,10 @@ ABBREVIATIONS = {
     "mtg": "meeting", "mtgs": "meetings", "negs": "negotiations", "pres": "president",
     "ppl": "people", "sec": "secretary", "secgen": "secretary-general", "ukr": "ukraine",
     "rus": "russia", "ru": "russia", "wk": "week", "yr": "year", "yrs": "years", "2day": "today",
-    "tmrw": "tomorrow", "w/o": "without", "pm": "prime minister", "dept": "department",
-    "def": "defense", "dep": "deputy", "min": "minister", "fm": "foreign minister",
+    "tmrw": "tomorrow", "pm": "prime minister", "dept": "department",
+    "dep": "deputy", "fm": "foreign minister",
     "sg": "secretary-general", "natos": "nato", "u": "you", "r": "are", "y": "why", "n": "and",
-    "wht": "what", "wat": "what", "abt.": "about",
+    "wht": "what", "wat": "what",
 }
 
 
