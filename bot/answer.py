@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.corpus import Corpus, Document
+from bot.corpus import Corpus, Document, human_date
 from bot.index import Index
 from bot.passages import split_all, split_sentences
 from bot.text import Speller, WordRarity, fold, proper_nouns, stem, terms, words
@@ -29,6 +29,13 @@ MIN_PREFIX = 5
 MAX_EXTENSION = 3
 # How much the words of a long question's scene-setting sentences count (see question_parts).
 CONTEXT_WEIGHT = 0.5
+# Questions made only of these words ask about the article itself: "What is the headline?",
+# "When was the article published?". They are answered with the headline and dateline.
+ABOUT_THE_ARTICLE = frozenset(
+    stem(w)
+    for w in "headline title article story piece report published publish publication publisher author wrote "
+    "written write writer byline source link url outlet newspaper name called date".split()
+)
 _ASKING = re.compile(
     r"\?|^\W*(who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|could"
     r"|will|would|should|has|have|had|tell|explain|describe|list)\b",
@@ -245,6 +252,8 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     query = analyze(clean, knowledge, settings.unknown_discount)
     if not query.words:
         return _refusal(question, knowledge, settings, "empty")
+    if all(stem(qw.word) in ABOUT_THE_ARTICLE for qw in query.words):
+        return _headline(question, knowledge, settings, rank)
     if query.missing:
         return _refusal(question, knowledge, settings, "not-covered")
     scores = rank_scores(query, knowledge.index)
@@ -381,6 +390,28 @@ def _cut_words(sentence: str, query: Query, limit: int) -> tuple[str, tuple[int,
     prefix = ELLIPSIS + " " if best_start > 0 else ""
     suffix = " " + ELLIPSIS if end < len(tokens) else ""
     return prefix + body + suffix, (len(prefix), len(prefix) + len(body))
+
+
+def _headline(question: str, knowledge: Knowledge, settings: Settings, rank: int) -> Answer:
+    """Answer a question about the article itself (its title, publisher, date) with its headline."""
+    documents = knowledge.corpus.documents
+    if rank >= len(documents):
+        return _refusal(question, knowledge, settings, "no-more")
+    doc = documents[rank]
+    excerpt = f"{doc.title} ({doc.publisher}, {human_date(doc.published)})"
+    if len(excerpt) > settings.excerpt_chars:
+        excerpt = doc.title[: settings.excerpt_chars - 2].rsplit(" ", 1)[0] + " " + ELLIPSIS
+    return Answer(
+        question=question,
+        found=True,
+        excerpt=excerpt,
+        highlight=(0, min(len(doc.title), len(excerpt))),
+        document=doc,
+        passage_id=f"{doc.doc_id}#title",
+        score=0.0,
+        coverage=1.0,
+        rank=rank,
+    )
 
 
 def suggest(knowledge: Knowledge, count: int) -> tuple[str, ...]:

@@ -40,6 +40,12 @@ class Corpus:
     synonyms: Synonyms
 
 
+def human_date(iso: str) -> str:
+    """Return 2022-01-12 as '12 January 2022'."""
+    day = dt.date.fromisoformat(iso)
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
 def parse_document(text: str, doc_id: str, source: str) -> Document:
     """Parse one corpus file's text; any problem raises CorpusError naming the source."""
     match = _FRONT_MATTER.match(text.lstrip("\ufeff"))

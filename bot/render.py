@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from typing import Any
 
 from bot.answer import Answer
-from bot.corpus import Document
+from bot.corpus import Document, human_date
 
 TELEGRAM_MAX_CHARS = 4096
-
-
-def human_date(iso: str) -> str:
-    """Return 2022-01-12 as '12 January 2022'."""
-    day = dt.date.fromisoformat(iso)
-    return f"{day.day} {day.strftime('%B')} {day.year}"
 
 
 def attribution(document: Document) -> str:
