@@ -71,7 +71,11 @@ class Settings:
     """How answers are shaped; see config.yaml's `answer` section."""
 
     excerpt_chars: int = PUBLISHER_LIMIT
-    # Calibrated on the dev questions with `talksbot eval --calibrate` (see answer.calibrate).
+    # The refusal threshold on question coverage. Calibrated, not guessed: `talksbot eval
+    # QUESTIONS --calibrate` sweeps it from 0 to 1 over a question file. On
+    # shared/eval/dev-questions.yaml and tests/data/extra-questions.yaml together the best
+    # plateau runs from 0.00 to 0.45 (most refusals come from missing specific words and answer
+    # types); 0.25 sits inside it, leaning to refusing rather than quoting something unrelated.
     min_coverage: float = 0.25
     unknown_discount: float = UNKNOWN_DISCOUNT
     candidates: int = 10
