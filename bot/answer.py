@@ -22,6 +22,10 @@ EXPANSION_WEIGHT = 0.5
 # A word no passage has, rarer than this in everyday English (Zipf scale: 3 is once per million
 # words), names something the article does not cover: "Lavrov", "borscht", "Zelensky".
 RARE_ZIPF = 3.3
+# In a question of at most SHORT_QUESTION content words, a missing word this rare already names
+# the subject ("best pizza in brussels"): there is no chatter to discount.
+SHORT_QUESTION = 3
+RARE_ZIPF_SHORT = 4.5
 # How much a common word that no passage has counts toward coverage (chatter, paraphrase).
 UNKNOWN_DISCOUNT = 0.5
 # Shortest shared stem prefix that lets an unknown word stand for a known one (european → europ).
@@ -224,6 +228,8 @@ def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNO
         known = bool(own & vocabulary)
         if not known and len(w) >= 4 and (knowledge.rarity.zipf_of(w) < RARE_ZIPF or t in capitalised):
             missing.append(t)
+        elif not known and len(set(stems)) <= SHORT_QUESTION and knowledge.rarity.zipf_of(w) < RARE_ZIPF_SHORT:
+            missing.append(t)  # in "best pizza in brussels" every word is the subject
         query_words.append(QueryWord(t, w, frozenset(own), knowledge.rarity.weight(w) * scale[i], known))
     text = fold(question).casefold()
     wants = None

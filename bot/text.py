@@ -43,6 +43,7 @@ STOP_WORDS = frozenset(
     also just really actually please tell me know want wanted like get got give us thing things
     anything something whether whats whos wheres hows im u ur pls plz thx thanks hi hello hey
     isnt doesnt didnt dont wasnt werent arent cant wont
+    many much might even though true spell spelled spelling spelt spells exact exactly correctly
     """.split()
 )
 
