@@ -6,7 +6,9 @@ import dataclasses
 
 import pytest
 
-from bot.answer import ELLIPSIS, Knowledge, Settings, analyze, answer, shape_excerpt
+from bot.answer import Knowledge, Settings, answer
+from bot.excerpt import ELLIPSIS, shape_excerpt
+from bot.query import analyze
 
 SETTINGS = Settings()
 
