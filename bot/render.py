@@ -98,7 +98,9 @@ def shorten(text: str, chars: int) -> str:
     text = " ".join(text.split())
     if len(text) <= chars:
         return text
-    cut = text[: chars - 1].rsplit(" ", 1)[0] or text[: chars - 1]
+    cut = text[: chars - 1]
+    if text[chars - 1] != " ":  # do not end in the middle of a word
+        cut = cut.rsplit(" ", 1)[0] or cut
     return cut.rstrip(" ,;:") + "…"
 
 

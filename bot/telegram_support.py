@@ -282,7 +282,7 @@ def safe_to_resend(exc: TelegramError) -> bool:
     if not isinstance(exc, NetworkError) or isinstance(exc, BadRequest):
         return False
     cause = exc.__cause__
-    return cause is None or isinstance(cause, TelegramError | _NEVER_SENT)
+    return cause is None or isinstance(cause, (TelegramError, *_NEVER_SENT))
 
 
 async def deliver(send: Callable[[], Awaitable[T]], what: str, attempts: int = 3, delay: float = 0.5) -> T:
