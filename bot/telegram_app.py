@@ -38,7 +38,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -76,7 +76,7 @@ Notify = Callable[..., Awaitable[bool]]  # CallbackQuery.answer: a short text fo
 
 TOKEN_VARIABLE: Final = "TELEGRAM_BOT_TOKEN"
 SECRET_VARIABLE: Final = "TELEGRAM_WEBHOOK_SECRET"
-ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+ALLOWED_UPDATES: Final = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY)
 INLINE_RESULTS: Final = 3
 SHOWN_QUESTION_CHARS: Final = 200
 SLOW_DOWN: Final = "You are asking faster than I can keep up with; please wait a minute and ask again."
@@ -115,6 +115,10 @@ class State:
         """Questions the corpus answers, for /start, /help and empty inline queries."""
         documents = self.library.knowledge.corpus.documents
         return tuple(q for doc in documents for q in doc.questions)[: max(self.library.settings.suggestions, 1)]
+
+    def example(self) -> str:
+        """One question the corpus answers."""
+        return next(iter(self.examples()), "Who chaired the meeting?")
 
 
 def _state(context: Context) -> State:
@@ -247,7 +251,7 @@ async def group_text(update: Update, context: Context) -> None:
     if question is None or await _limited(state, message, update.effective_user):
         return
     if not question:
-        example = html.escape(next(iter(state.examples()), "Who chaired the meeting?"))
+        example = html.escape(state.example())
         await _reply(message, f"Ask me about the story, for example: @{state.username} {example}")
         return
     await _answer_question(context, message, question)
@@ -264,7 +268,7 @@ async def ask_command(update: Update, context: Context) -> None:
     if await _limited(state, message, update.effective_user):
         return
     if not question:
-        example = html.escape(next(iter(state.examples()), "Who chaired the meeting?"))
+        example = html.escape(state.example())
         await _reply(message, f"Put your question after the command, for example:\n/ask {example}")
         return
     await _answer_question(context, message, question)
@@ -275,7 +279,7 @@ async def not_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or await _limited(_state(context), message, update.effective_user):
         return
-    example = html.escape(next(iter(_state(context).examples()), "Who chaired the meeting?"))
+    example = html.escape(_state(context).example())
     await _reply(message, f"I can only read text. Send me a question in words, for example: <i>{example}</i>")
 
 
@@ -306,7 +310,7 @@ async def start(update: Update, context: Context) -> None:
         f"({html.escape(d.publisher)}, {render.human_date(d.published)})"
         for d in documents
     )
-    example = html.escape(next(iter(state.examples()), "Who chaired the meeting?"))
+    example = html.escape(state.example())
     text = (
         f"I answer questions about one news story: {about}.\n\n"
         "Ask in your own words and I reply with the passage of the article that answers you, "
@@ -443,6 +447,9 @@ async def _another_passage(state: State, message: Message, asked: Asked, data: B
     """Edit the next-best passage into the answer, or say there is none and drop the button."""
     library = state.library
     rank = data.number
+    if rank - 1 not in asked.passages:  # not under a shown passage: forged or from an old layout
+        await notify("This button no longer works; please ask your question again.")
+        return
     if rank > library.settings.candidates:
         await notify("There is no other passage of the article that answers this.")
         return
@@ -549,6 +556,9 @@ async def on_error(update: object, context: Context) -> None:
     """Log a failed update once (the token is redacted by the log filter); readers never see a traceback."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, Forbidden):
+        logger.info("update %s: the reader blocked the bot or left the chat: %s", update_id, error)
+        return
     if isinstance(error, TelegramError):
         logger.error("update %s: Telegram refused a request: %s", update_id, error)
         return

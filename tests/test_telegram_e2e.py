@@ -203,7 +203,8 @@ def test_another_passage_edits_the_next_best_into_the_message(
         "What happened in Brussels?",
         "Ukraine",
     ]
-    question = next(q for q in candidates if oracle.ask(q, 1).found)
+    question = next((q for q in candidates if oracle.ask(q, 1).found), None)
+    assert question, f"none of {candidates} has two passages: pick questions for the current retrieval"
     user = new_user()
     message = api.private(user, question)
     first = answer_to(api, message)
@@ -292,6 +293,29 @@ def test_ask_command_unknown_command_and_sticker_in_private(api: FakeBotAPI, bot
     assert "text" in hint
 
 
+def test_forged_or_expired_buttons_get_a_short_answer_and_change_nothing(api: FakeBotAPI, bot: BotProcess) -> None:
+    user = new_user()
+    refusal = answer_to(api, api.private(user, "Do you have a recipe for borscht?"))
+    key = buttons(refusal.params)[0][1].split(":")[2]
+    cases = {
+        "garbage": "no longer works",
+        "m:1:zzzzzzzz": "expired",  # a key the bot never gave (or forgot, or gave before a restart)
+        f"a:9:{key}": "no longer works",  # there is no tenth suggestion
+        f"m:1:{key}": "no longer works",  # no passage was shown, so there is no next one
+        f"u:0:{key}": "expired",  # nothing to vote on
+    }
+    for data, expected in cases.items():
+        query_id = api.press(user, refusal.result, data)
+        answered = api.wait("answerCallbackQuery", lambda c, q=query_id: c.params["callback_query_id"] == q)
+        assert answered[0].ok and expected in answered[0].params["text"], data
+    assert len(api.find("sendMessage", in_chat(user))) == 1
+    assert not api.find("editMessageText", in_chat(user)) and not api.find("editMessageReplyMarkup", in_chat(user))
+
+
+def test_start_help_deep_link_shows_the_help(api: FakeBotAPI, bot: BotProcess) -> None:
+    assert "How to ask" in command(api, new_user(), "/start help")
+
+
 # --- groups ------------------------------------------------------------------------------------------
 
 
@@ -339,7 +363,8 @@ def test_mention_alone_gets_a_hint(api: FakeBotAPI, bot: BotProcess) -> None:
 
 def test_inline_query_offers_the_best_three_passages(api: FakeBotAPI, bot: BotProcess, oracle: Library) -> None:
     candidates = ["Stoltenberg", "What did Stoltenberg say?", "NATO Russia Ukraine", "Russia"]
-    query = next(q for q in candidates if oracle.ask(q, 2).found)
+    query = next((q for q in candidates if oracle.ask(q, 2).found), None)
+    assert query, f"none of {candidates} has three passages: pick questions for the current retrieval"
     query_id = api.inline(new_user(), query)
     call = api.wait("answerInlineQuery", lambda c: c.params["inline_query_id"] == query_id)[0]
     assert call.ok

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-from telegram import Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram import Message, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram_harness import fake_token
 
 from bot import render
 from bot.answer import Answer
 from bot.config import load_config
 from bot.errors import ConfigError, TalksbotError
-from bot.telegram_app import _file_url, bot_token, duration, webhook_secret
+from bot.telegram_app import _file_url, bot_token, duration, on_error, webhook_secret
 from bot.telegram_support import (
     Asked,
     ButtonData,
@@ -241,7 +241,6 @@ def test_which_failures_are_safe_to_send_again() -> None:
     # not network trouble at all
     assert not safe_to_resend(BadRequest("can't parse entities"))
     assert not safe_to_resend(Forbidden("bot was blocked by the user"))
-    assert not safe_to_resend(RetryAfter(dt.timedelta(seconds=3)))
 
 
 async def test_deliver_retries_only_safe_failures() -> None:
@@ -338,3 +337,53 @@ def test_webhook_needs_a_secret_from_config_or_environment(tmp_path: Path, monke
 def test_telegram_config_is_validated(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(_config(tmp_path, text))
+
+
+# --- the error handler, with a fake bot -----------------------------------------------------------------
+
+
+class _RecordingBot:
+    """Stands in for the Bot behind a Message: records what would be sent."""
+
+    defaults = None
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_message(self, *args: Any, **kwargs: Any) -> None:
+        self.sent.append(kwargs)
+
+
+def _update(chat_type: str) -> tuple[Update, _RecordingBot]:
+    chat = {"id": 5 if chat_type == "private" else -5, "type": chat_type, "title": "G", "first_name": "A"}
+    data = {
+        "update_id": 77,
+        "message": {"message_id": 1, "date": 0, "chat": chat, "from": {"id": 5, "is_bot": False, "first_name": "A"},
+                    "text": "question"},
+    }
+    update = Update.de_json(data, None)
+    fake = _RecordingBot()
+    assert update.message is not None
+    update.message.set_bot(fake)  # type: ignore[arg-type]
+    return update, fake
+
+
+async def test_error_handler_logs_once_and_never_shows_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    update, fake = _update("private")
+    caplog.set_level(logging.DEBUG, logger="bot.telegram_app")
+    await on_error(update, SimpleNamespace(error=RuntimeError("boom")))  # type: ignore[arg-type]
+    records = [r for r in caplog.records if r.name == "bot.telegram_app"]
+    assert len(records) == 1 and records[0].exc_info is not None  # the operator gets the traceback
+    assert [m["text"] for m in fake.sent] == ["Sorry, something went wrong on my side; please try again."]
+
+    caplog.clear()
+    group_update, group_fake = _update("supergroup")
+    await on_error(group_update, SimpleNamespace(error=RuntimeError("boom")))  # type: ignore[arg-type]
+    assert not group_fake.sent  # groups are not disturbed
+
+    caplog.clear()
+    update, fake = _update("private")
+    await on_error(update, SimpleNamespace(error=BadRequest("can't parse entities")))  # type: ignore[arg-type]
+    records = [r for r in caplog.records if r.name == "bot.telegram_app"]
+    assert len(records) == 1 and records[0].exc_info is None and "can't parse entities" in records[0].getMessage()
+    assert not fake.sent  # sending failed: trying again to apologise would fail too
