@@ -46,6 +46,9 @@ class TelegramConfig:
     admins: tuple[int, ...] = ()
     feedback_path: Path = Path("feedback.jsonl")
     rate_limit_per_minute: int = 20
+    # Telegram's bulk limit is about 30 messages a second; raise it only for paid broadcasts or a
+    # self-hosted test server (the end-to-end tests do).
+    messages_per_second: int = 30
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
 
 
@@ -176,10 +179,18 @@ def _check(built: Any, prefix: str) -> None:
             raise ConfigError(f"'{prefix}api_base_url' must be an http(s) URL, not {built.api_base_url!r}")
         if built.rate_limit_per_minute < 1:
             raise ConfigError(f"'{prefix}rate_limit_per_minute' must be at least 1")
+        if not 1 <= built.messages_per_second <= 1000:
+            raise ConfigError(
+                f"'{prefix}messages_per_second' must be between 1 and 1000, not {built.messages_per_second}"
+            )
     if isinstance(built, WebhookConfig):
         if not 1 <= built.port <= 65535:
             raise ConfigError(f"'{prefix}port' must be a port number (1-65535), not {built.port}")
         if built.url and not built.url.startswith("https://") and not built.url.startswith("http://127."):
             raise ConfigError(f"'{prefix}url' must be an https:// address, not {built.url!r}")
+        if built.secret_token and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", built.secret_token):
+            raise ConfigError(f"'{prefix}secret_token' may only hold letters, digits, '_' and '-' (at most 256)")
+        if not re.fullmatch(r"[A-Za-z0-9_./-]*", built.path):
+            raise ConfigError(f"'{prefix}path' must be a URL path like 'telegram', not {built.path!r}")
     if isinstance(built, LoggingConfig) and built.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"'{prefix}level' must be DEBUG, INFO, WARNING or ERROR, not {built.level!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from typing import Any
 
 from bot.answer import Answer
@@ -73,3 +74,29 @@ def to_json(answer: Answer) -> dict[str, Any]:
         "reason": answer.reason,
         "suggestions": list(answer.suggestions),
     }
+
+
+def source_html(documents: Iterable[Document], excerpt_chars: int = 500) -> str:
+    """Render the articles answers come from, each with its date and an active link (Telegram HTML)."""
+    lines = []
+    for doc in documents:
+        link = f'<a href="{html.escape(doc.url, quote=True)}">{html.escape(doc.title)}</a>'
+        lines.append(f"{link}\n{html.escape(doc.publisher)}, {human_date(doc.published)}")
+    body = "\n\n".join(lines) or "No articles are loaded."
+    return f"Answers come from:\n\n{body}\n\nEach answer quotes at most {excerpt_chars} characters of the article."
+
+
+def shorten(text: str, chars: int) -> str:
+    """Return text on one line, cut at a word boundary to at most `chars` characters ("…" included)."""
+    text = " ".join(text.split())
+    if len(text) <= chars:
+        return text
+    cut = text[: chars - 1]
+    if text[chars - 1] != " ":  # do not end in the middle of a word
+        cut = cut.rsplit(" ", 1)[0] or cut
+    return cut.rstrip(" ,;:") + "…"
+
+
+def preview(answer: Answer, chars: int = 120) -> str:
+    """Return the start of an answer's excerpt (or its refusal) as one plain line of at most `chars`."""
+    return shorten(answer.excerpt if answer.found else refusal_text(answer), chars)

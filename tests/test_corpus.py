@@ -11,7 +11,7 @@ from bot.errors import CorpusError, ImportPageError
 from bot.passages import split_passages
 from bot.synonyms import Synonyms
 
-from .conftest import ARTICLE, SHARED
+from conftest import ARTICLE, SHARED
 
 GOOD = """---
 title: A title

@@ -1,0 +1,156 @@
+"""The bot as a process: start-up errors, signals (SIGHUP reloads, SIGTERM and SIGINT stop), webhook mode."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fake_bot_api import FakeBotAPI, parse_telegram_html
+from telegram_harness import (
+    ADMIN_ID,
+    BotProcess,
+    check_answer,
+    copy_corpus,
+    fake_token,
+    free_port,
+    run_bot_once,
+    second_document,
+    write_config,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+TOKEN = fake_token()
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI(TOKEN) as fake:
+        yield fake
+
+
+def test_missing_token_stops_with_one_line_on_how_to_get_one(api: FakeBotAPI, tmp_path: Path) -> None:
+    config = write_config(tmp_path, api, copy_corpus(tmp_path / "corpus"))
+    code, stdout, stderr = run_bot_once(config, None, tmp_path)
+    assert code == 1
+    assert stdout == ""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("Error: TELEGRAM_BOT_TOKEN is not set")
+    assert "@BotFather" in lines[0]
+    assert not api.calls  # it never talked to the API
+
+
+def test_rejected_token_stops_with_one_line_and_does_not_print_it(api: FakeBotAPI, tmp_path: Path) -> None:
+    config = write_config(tmp_path, api, copy_corpus(tmp_path / "corpus"))
+    wrong = fake_token("AAAnotherFakeTokenNotKnownToTheFake")
+    code, stdout, stderr = run_bot_once(config, wrong, tmp_path)
+    assert code == 1
+    assert "Error: Telegram rejected the token in TELEGRAM_BOT_TOKEN" in stderr.strip().splitlines()[-1]
+    assert wrong not in stdout + stderr
+    assert wrong.split(":")[1] not in stdout + stderr
+
+
+def test_webhook_mode_without_a_secret_is_refused(api: FakeBotAPI, tmp_path: Path) -> None:
+    port = free_port()
+    webhook = {"url": f"http://127.0.0.1:{port}/telegram", "listen": "127.0.0.1", "port": port}
+    config = write_config(tmp_path, api, copy_corpus(tmp_path / "corpus"), webhook=webhook)
+    code, _, stderr = run_bot_once(config, TOKEN, tmp_path)
+    assert code == 1
+    assert "secret token" in stderr and stderr.startswith("Error: ")
+
+
+def test_sighup_reloads_and_sigterm_stops_cleanly(api: FakeBotAPI, tmp_path: Path) -> None:
+    corpus = copy_corpus(tmp_path / "corpus")
+    bot = BotProcess(write_config(tmp_path, api, corpus), TOKEN, tmp_path)
+    try:
+        api.wait("getUpdates", timeout=30)
+        second_document(corpus)
+        bot.signal(signal.SIGHUP)
+        bot.wait_output(r"reloaded corpus: 1 document, \d+ passages -> 2 documents, \d+ passages")
+        message = api.private(ADMIN_ID, "/stats")
+        reply = api.wait("sendMessage", lambda c: c.ok and c.params["chat_id"] == ADMIN_ID)[0]
+        assert reply.params["reply_parameters"]["message_id"] == message["message_id"]
+        assert "Corpus: 2 documents" in parse_telegram_html(reply.params["text"]).visible
+    finally:
+        started = time.monotonic()
+        bot.signal(signal.SIGTERM)
+        code = bot.wait(10)
+    assert code == 0
+    assert time.monotonic() - started < 5
+    assert "Traceback" not in bot.output
+    assert TOKEN.split(":")[1] not in bot.output
+
+
+def _post(url: str, update: dict[str, Any], secret: str | None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, data=json.dumps(update).encode(), headers=headers, method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _update(update_id: int, user_id: int, text: str, message_id: int) -> dict[str, Any]:
+    chat = {"id": user_id, "type": "private", "first_name": "Reader"}
+    message = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": {"id": user_id, "is_bot": False, "first_name": "Reader"},
+        "text": text,
+    }
+    return {"update_id": update_id, "message": message}
+
+
+def test_webhook_mode_answers_only_requests_with_the_secret(api: FakeBotAPI, tmp_path: Path) -> None:
+    port = free_port()
+    secret = "webhook-secret-for-tests_1"
+    url = f"http://127.0.0.1:{port}/telegram"
+    webhook = {"url": url, "listen": "127.0.0.1", "port": port, "path": "telegram", "secret_token": secret}
+    bot = BotProcess(write_config(tmp_path, api, copy_corpus(tmp_path / "corpus"), webhook=webhook), TOKEN, tmp_path)
+    try:
+        registered = api.wait("setWebhook", timeout=30)[0]
+        assert registered.params["url"] == url
+        assert registered.params["secret_token"] == secret
+        assert set(registered.params["allowed_updates"]) == {"message", "callback_query", "inline_query"}
+        deadline = time.monotonic() + 15
+        while True:  # the server may start listening just after setWebhook
+            try:
+                status = _post(url, _update(1, 5001, "Who chaired the meeting?", 11), secret)
+                break
+            except (ConnectionError, urllib.error.URLError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert status == 200
+        answer = api.wait("sendMessage", lambda c: c.ok and c.params["chat_id"] == 5001)[0]
+        assert answer.params["reply_parameters"]["message_id"] == 11
+        assert "Stoltenberg chaired" in check_answer(answer.params["text"]).visible
+
+        assert _post(url, _update(2, 5002, "Who chaired the meeting?", 12), "wrong-secret") == 403
+        assert _post(url, _update(3, 5003, "Who chaired the meeting?", 13), None) == 403
+        time.sleep(1.0)
+        assert not api.find("sendMessage", lambda c: c.params["chat_id"] in (5002, 5003))
+        assert not api.find("sendChatAction", lambda c: c.params["chat_id"] in (5002, 5003))
+        assert not api.find("getUpdates")  # no polling in webhook mode
+    finally:
+        started = time.monotonic()
+        bot.signal(signal.SIGINT)  # Ctrl-C
+        code = bot.wait(10)
+    assert code == 0
+    assert time.monotonic() - started < 5
+    assert secret not in bot.output  # the webhook secret is redacted from the logs too
+    assert TOKEN.split(":")[1] not in bot.output
