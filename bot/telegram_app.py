@@ -54,6 +54,7 @@ from telegram.ext import (
 from bot import render
 from bot.answer import Answer, answer
 from bot.config import Config
+from bot.corpus import human_date
 from bot.errors import TalksbotError
 from bot.library import Library
 from bot.telegram_support import (
@@ -307,7 +308,7 @@ async def start(update: Update, context: Context) -> None:
     documents = state.library.knowledge.corpus.documents
     about = ", ".join(
         f'<a href="{html.escape(d.url, quote=True)}">{html.escape(d.title)}</a> '
-        f"({html.escape(d.publisher)}, {render.human_date(d.published)})"
+        f"({html.escape(d.publisher)}, {human_date(d.published)})"
         for d in documents
     )
     example = html.escape(state.example())
