@@ -12,12 +12,14 @@ from bot.corpus import Corpus, Document, human_date
 from bot.excerpt import ELLIPSIS, shape_excerpt
 from bot.index import Index
 from bot.passages import split_all
-from bot.query import ABOUT_THE_ARTICLE, EXPANSION_WEIGHT, UNKNOWN_DISCOUNT, Query, analyze, wants_met
+from bot.query import ABOUT_THE_ARTICLE, EXPANSION_WEIGHT, HARD_WANTS, UNKNOWN_DISCOUNT, Query, analyze, wants_met
 from bot.text import Speller, WordRarity, fold, stem, terms
 
 PUBLISHER_LIMIT = 500  # the publisher's reprint limit, in characters of article text
 # How much the closeness of the matched words (see proximity) lifts a passage's score.
 PROXIMITY_WEIGHT = 0.5
+# Score share kept by a passage that lacks a preferred kind of answer (a role for "Who is X?").
+UNFIT_PENALTY = 0.5
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,13 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     ranked = []
     for position in (int(i) for i in order if scores[i] > 0):
         passage = knowledge.index.passages[position]
-        if not wants_met(passage.text, query):
+        fits = wants_met(passage.text, query)
+        if not fits and query.wants in HARD_WANTS:
             continue
         coverage = query.coverage(knowledge.index.terms_of(position))
         closeness = 1.0 + PROXIMITY_WEIGHT * proximity(passage.text, query)
-        ranked.append((float(scores[position]) * coverage * closeness, coverage, position))
+        preference = 1.0 if fits else UNFIT_PENALTY
+        ranked.append((float(scores[position]) * coverage * closeness * preference, coverage, position))
     ranked.sort(key=lambda item: (-item[0], item[2]))
     if rank >= len(ranked) or ranked[rank][1] < settings.min_coverage:
         return _refusal(question, knowledge, settings, "not-covered" if rank == 0 else "no-more")

@@ -19,8 +19,8 @@ EXPANSION_WEIGHT = 0.5
 # A word no passage has, rarer than this in everyday English (Zipf scale: 3 is once per million
 # words), names something the article does not cover: "Lavrov", "borscht", "Zelensky".
 RARE_ZIPF = 3.3
-# In a question of at most SHORT_QUESTION content words, a missing word this rare already names
-# the subject ("best pizza in brussels"): there is no chatter to discount.
+# In a question of at most SHORT_QUESTION content words, mostly unknown to the corpus, a missing
+# word this rare already names the subject ("best pizza in brussels"): there is no chatter.
 SHORT_QUESTION = 3
 RARE_ZIPF_SHORT = 4.5
 # How much a common word that no passage has counts toward coverage (chatter, paraphrase).
@@ -45,7 +45,20 @@ _ASKING = re.compile(
 
 _WANTS_COUNT = re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share)\b")
 _WANTS_DURATION = re.compile(r"\bhow long\b|\bfor how\b")
-_WANTS_TIME = re.compile(r"^(when|what (year|date|day|month|time))\b|\bwhen (did|was|were|is|will|do)\b")
+_WANTS_TIME = re.compile(
+    r"^\W*when\b|\b(what|which) (year|date|day|month|time)\b|\bwhen (did|was|were|is|will|do|does)\b"
+)
+# "Who is Grushko?" asks for a role: a passage naming one beside the name is preferred.
+_WANTS_ROLE = re.compile(r"^\W*(who|what)('s|\s+(is|was|are|were))\b|\b(role|job|position|title|post) of\b")
+_ROLE_WORDS = frozenset(
+    "secretary general minister president chief spokesman spokeswoman spokesperson negotiator envoy ambassador "
+    "director head leader deputy official commander chairman chair adviser advisor colonel admiral analyst "
+    "prime foreign defense defence state".split()
+)
+# Kinds of answer a passage must hold to be used at all; the others ("role") are preferences.
+HARD_WANTS = frozenset({"count", "duration", "time"})
+# The noun of "what day", "which year": it names the kind of answer, not something to look for.
+_TYPE_NOUN = re.compile(r"\b(what|which)\s+(?:year|date|day|month|time|number|percentage|share)\b", re.IGNORECASE)
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
     r"|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|several|few"
@@ -81,7 +94,7 @@ class Query:
     """A question analysed against one corpus."""
 
     words: tuple[QueryWord, ...]
-    wants: str | None = None  # "count", "duration" or "time" when the question asks for one
+    wants: str | None = None  # "count", "duration", "time" or "role" when the question asks for one
     missing: tuple[str, ...] = ()  # specific words (names, rare terms) that no passage has
     unknown_discount: float = UNKNOWN_DISCOUNT
 
@@ -119,7 +132,7 @@ def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNO
     corrected: list[str] = []
     scale: list[float] = []
     for part, part_scale in question_parts(question):
-        for word in words(part):
+        for word in words(_TYPE_NOUN.sub(r"\1", part)):
             fixed = word if word in knowledge.index.surface_words else knowledge.speller.correct(word)
             if fixed == word and knowledge.speller.is_misspelt_stop_word(word):
                 continue
@@ -145,12 +158,15 @@ def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNO
         known = bool(own & vocabulary)
         if not known and len(w) >= 4 and (knowledge.rarity.zipf_of(w) < RARE_ZIPF or t in capitalised):
             missing.append(t)
-        elif not known and len(set(stems)) <= SHORT_QUESTION and knowledge.rarity.zipf_of(w) < RARE_ZIPF_SHORT:
-            missing.append(t)  # in "best pizza in brussels" every word is the subject
         query_words.append(QueryWord(t, w, frozenset(own), knowledge.rarity.weight(w) * scale[i], known))
+    unknown = [qw for qw in query_words if not qw.known]
+    if len(query_words) <= SHORT_QUESTION and len(unknown) > len(query_words) / 2:
+        # In "best pizza in brussels" the words the corpus lacks are the subject, not chatter.
+        missing.extend(qw.typed for qw in unknown if knowledge.rarity.zipf_of(qw.word) < RARE_ZIPF_SHORT)
     text = fold(question).casefold()
     wants = None
-    for kind, pattern in (("count", _WANTS_COUNT), ("duration", _WANTS_DURATION), ("time", _WANTS_TIME)):
+    kinds = (("count", _WANTS_COUNT), ("duration", _WANTS_DURATION), ("time", _WANTS_TIME), ("role", _WANTS_ROLE))
+    for kind, pattern in kinds:
         if pattern.search(text):
             wants = kind
             break
@@ -204,4 +220,18 @@ def wants_met(text: str, query: Query) -> bool:
         return bool(_DURATION.search(text))
     if query.wants == "time":
         return bool(_TIME.search(text))
+    if query.wants == "role":
+        return _names_a_role(text, query)
     return True
+
+
+def _names_a_role(text: str, query: Query) -> bool:
+    """Check a question word (a name) stands next to a title: "NATO Secretary-General Jens Stoltenberg"."""
+    tokens = [t.strip(".,;:!?\"'()“”‘’").casefold() for t in fold(text).split()]
+    for i, token in enumerate(tokens):
+        if not any(stem(token.removesuffix("'s")) in qw.stems for qw in query.words):
+            continue
+        nearby = tokens[max(0, i - 4) : i] + tokens[i + 1 : i + 4]
+        if any(part in _ROLE_WORDS for word in nearby for part in word.split("-")):
+            return True
+    return False
