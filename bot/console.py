@@ -29,6 +29,11 @@ def run_console(library: Library, stdin: TextIO = sys.stdin, stdout: TextIO = sy
             line = input("> ") if interactive else stdin.readline()
         except EOFError:
             line = ""
+        except KeyboardInterrupt:  # Ctrl-C drops the line being typed; Ctrl-D or /quit leaves
+            if not interactive:
+                raise
+            print(file=stdout)
+            continue
         if line == "" and not interactive:
             return 0
         if line == "" and interactive:
