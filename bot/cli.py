@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot import __version__
 from bot.config import Config, config_path, load_config
-from bot.errors import TalksbotError
+from bot.errors import CorpusError, TalksbotError
 from bot.library import Library
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream=sys.stderr,
         )
         return _run(args, config)
+    except CorpusError as exc:
+        for problem in exc.problems:  # every broken file or line, one line each
+            print(f"Error: {problem}", file=sys.stderr)
+        return 1
     except TalksbotError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
