@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from bot import __version__
 from bot.config import Config, config_path, load_config
 from bot.errors import CorpusError, TalksbotError
 from bot.library import Library
+from bot.logsafety import install_redaction
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+        install_redaction(os.environ.get("TELEGRAM_BOT_TOKEN", ""), os.environ.get("TELEGRAM_WEBHOOK_SECRET", ""))
         return _run(args, config)
     except CorpusError as exc:
         for problem in exc.problems:  # every broken file or line, one line each
