@@ -18,6 +18,9 @@ from bot.library import Library
 from bot.logsafety import install_redaction
 
 logger = logging.getLogger(__name__)
+# Line breaks to readers other than Python's file iteration (str.splitlines, JavaScript): escaped in
+# `ask --json` output so that each answer is exactly one line whoever splits it.
+_JSON_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         args.command = "console"
+    # Bytes that are not UTF-8 on stdin, or lone surrogates from argv, become U+FFFD or "?"
+    # instead of a UnicodeDecodeError/UnicodeEncodeError traceback halfway through the answers.
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     try:
         config = load_config(config_path(args.config))
         logging.basicConfig(
@@ -115,7 +124,7 @@ def _ask(library: Library, questions: Iterable[str], as_json: bool) -> int:
     for question in questions:
         result = library.ask(question)
         if as_json:
-            print(json.dumps(to_json(result), ensure_ascii=False), flush=True)
+            print(json.dumps(to_json(result), ensure_ascii=False).translate(_JSON_LINE_BREAKS), flush=True)
         else:
             print(to_plain(result, library.settings.max_question_chars) + "\n", flush=True)
     return 0
