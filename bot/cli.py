@@ -6,16 +6,21 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot import __version__
 from bot.config import Config, config_path, load_config
-from bot.errors import TalksbotError
+from bot.errors import CorpusError, TalksbotError
 from bot.library import Library
+from bot.logsafety import install_redaction
 
 logger = logging.getLogger(__name__)
+# Line breaks to readers other than Python's file iteration (str.splitlines, JavaScript): escaped in
+# `ask --json` output so that each answer is exactly one line whoever splits it.
+_JSON_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         args.command = "console"
+    # Bytes that are not UTF-8 on stdin, or lone surrogates from argv, become U+FFFD or "?"
+    # instead of a UnicodeDecodeError/UnicodeEncodeError traceback halfway through the answers.
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     try:
         config = load_config(config_path(args.config))
         logging.basicConfig(
@@ -60,7 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+        install_redaction(os.environ.get("TELEGRAM_BOT_TOKEN", ""), os.environ.get("TELEGRAM_WEBHOOK_SECRET", ""))
         return _run(args, config)
+    except CorpusError as exc:
+        for problem in exc.problems:  # every broken file or line, one line each
+            print(f"Error: {problem}", file=sys.stderr)
+        return 1
     except TalksbotError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
@@ -106,7 +122,7 @@ def _ask(library: Library, questions: Iterable[str], as_json: bool) -> int:
     for question in questions:
         result = library.ask(question)
         if as_json:
-            print(json.dumps(to_json(result), ensure_ascii=False), flush=True)
+            print(json.dumps(to_json(result), ensure_ascii=False).translate(_JSON_LINE_BREAKS), flush=True)
         else:
             print(to_plain(result, library.settings.max_question_chars) + "\n", flush=True)
     return 0

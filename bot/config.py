@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +19,10 @@ from bot.errors import ConfigError
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_SHAPE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+# Error messages quote the offending value, cut short (a long string, a YAML alias bomb).
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 2, 60, 60
+_SHORT_REPR.maxlist = _SHORT_REPR.maxdict = 5
 
 
 @dataclass(frozen=True)
@@ -85,19 +90,26 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config {path} is not UTF-8 text (byte {exc.start})") from None
+    # Before parsing, so no YAML error message can ever quote the token back.
+    if _TOKEN_SHAPE.search(text):
+        raise ConfigError(
+            f"config {path} holds what looks like a bot token: remove it and set TELEGRAM_BOT_TOKEN instead"
+        )
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad date like 2022-13-45
         raise ConfigError(f"config {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    except RecursionError:
+        raise ConfigError(f"config {path} is not valid YAML: nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must be a mapping of sections (corpus:, answer:, telegram:)")
-    if _TOKEN_SHAPE.search(path.read_text(encoding="utf-8")):
-        raise ConfigError(
-            f"config {path} holds what looks like a bot token: remove it and set TELEGRAM_BOT_TOKEN instead"
-        )
     config = _build(Config, data, "", path.parent)
     return dataclasses.replace(_anchor_defaults(config, path.parent), source=path)
 
@@ -131,34 +143,39 @@ def _value(hint: Any, raw: Any, name: str, base: Path) -> Any:
         return _build(hint, raw if raw is not None else {}, f"{name}.", base)
     if hint is Path:
         if not isinstance(raw, str) or not raw.strip():
-            raise ConfigError(f"'{name}' must be a path, not {raw!r}")
+            raise ConfigError(f"'{name}' must be a path, not {_show(raw)}")
         return (base / raw).resolve()
     if hint is bool:
         if not isinstance(raw, bool):
-            raise ConfigError(f"'{name}' must be true or false, not {raw!r}")
+            raise ConfigError(f"'{name}' must be true or false, not {_show(raw)}")
         return raw
     if hint is int:
         if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ConfigError(f"'{name}' must be a whole number, not {raw!r}")
+            raise ConfigError(f"'{name}' must be a whole number, not {_show(raw)}")
         return raw
     if hint is float:
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise ConfigError(f"'{name}' must be a number, not {raw!r}")
+            raise ConfigError(f"'{name}' must be a number, not {_show(raw)}")
         return float(raw)
     if hint is str:
         if not isinstance(raw, str):
-            raise ConfigError(f"'{name}' must be text, not {raw!r}")
+            raise ConfigError(f"'{name}' must be text, not {_show(raw)}")
         return raw
     origin = typing.get_origin(hint)
     if origin is tuple:
         if raw is None:
             return ()
         if not isinstance(raw, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
-            raise ConfigError(f"'{name}' must be a list of numeric Telegram user ids, not {raw!r}")
+            raise ConfigError(f"'{name}' must be a list of numeric Telegram user ids, not {_show(raw)}")
         return tuple(raw)
     if origin in (typing.Union, types.UnionType):
         raise ConfigError(f"'{name}' cannot be set")  # pragma: no cover - no such keys today
     raise ConfigError(f"'{name}' has an unsupported type")  # pragma: no cover
+
+
+def _show(value: Any) -> str:
+    """Return a short one-line repr of a config value for an error message."""
+    return _SHORT_REPR.repr(value)
 
 
 def _check(built: Any, prefix: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.errors import CorpusError, ImportPageError
+from bot.errors import CorpusError, CorpusProblems, ImportPageError
 from bot.synonyms import Synonyms
 
 SYNONYMS_FILE = "synonyms.txt"
@@ -56,7 +56,11 @@ def parse_document(text: str, doc_id: str, source: str) -> Document:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
-        raise CorpusError(source, f"broken front matter{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = (str(getattr(exc, "problem", None) or exc).splitlines() or ["invalid YAML"])[0]
+        raise CorpusError(source, f"broken front matter{where}: {problem}") from None
+    except (ValueError, RecursionError) as exc:  # a bad date like 2022-13-45; [[[[... nested too deep
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise CorpusError(source, f"broken front matter: {problem}") from None
     if not isinstance(meta, dict):
         raise CorpusError(source, "front matter must be a YAML mapping of keys to values")
     for key in meta:
@@ -65,6 +69,8 @@ def parse_document(text: str, doc_id: str, source: str) -> Document:
     for key in REQUIRED_KEYS:
         if meta.get(key) in (None, ""):
             raise CorpusError(source, f"missing '{key}' in front matter")
+        if isinstance(meta[key], (list, dict)):  # also keeps str() off a YAML alias bomb
+            raise CorpusError(source, f"'{key}' must be a single value, not a list or mapping")
     url = str(meta["url"]).strip()
     if not re.fullmatch(r"https?://\S+\.\S+", url):
         raise CorpusError(source, f"'url' must be an http(s) link, not '{url}'")
@@ -99,12 +105,14 @@ def read_text(path: Path, root: Path) -> str:
     try:
         if not path.resolve().is_relative_to(root.resolve()):
             raise CorpusError(name, "links outside the corpus folder")
+        if not path.is_file():  # a directory, a FIFO (reading one would block) or a dangling link
+            raise CorpusError(name, "is not a regular file")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise CorpusError(name, f"too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
         raw = path.read_bytes()
-    except OSError as exc:
-        raise CorpusError(name, f"cannot be read ({exc.strerror or exc})") from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11's resolve())
+        raise CorpusError(name, f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
     if b"\x00" in raw:
         raise CorpusError(name, "is a binary file, not Markdown text")
     try:
@@ -116,28 +124,40 @@ def read_text(path: Path, root: Path) -> str:
 def load_corpus(folder: Path) -> Corpus:
     """Read every *.md document and synonyms.txt from the corpus folder.
 
-    Raises CorpusError for the first problem, naming the file; nothing half-read is returned.
+    Reads everything and collects every problem: if there is any, raises CorpusProblems (a
+    CorpusError) listing each one with its file; nothing half-read is returned.
     """
     if not folder.is_dir():
         raise CorpusError(str(folder), "corpus folder does not exist")
     documents: list[Document] = []
+    problems: list[CorpusError] = []
     seen_urls: dict[str, str] = {}
     for path in sorted(folder.rglob("*.md")):
         if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name == "README.md":
             continue
         name = str(path.relative_to(folder))
         doc_id = path.relative_to(folder).with_suffix("").as_posix()
-        doc = parse_document(read_text(path, folder), doc_id=doc_id, source=name)
+        try:
+            doc = parse_document(read_text(path, folder), doc_id=doc_id, source=name)
+        except CorpusError as exc:
+            problems.append(exc)
+            continue
         if doc.url in seen_urls:
-            raise CorpusError(name, f"same url as {seen_urls[doc.url]}: {doc.url}")
+            problems.append(CorpusError(name, f"same url as {seen_urls[doc.url]}: {doc.url}"))
+            continue
         seen_urls[doc.url] = name
         documents.append(doc)
-    if not documents:
-        raise CorpusError(str(folder), "no documents (*.md files with front matter) in the corpus folder")
     synonyms_path = folder / SYNONYMS_FILE
     synonyms = Synonyms()
-    if synonyms_path.exists():
-        synonyms = Synonyms.parse(read_text(synonyms_path, folder), SYNONYMS_FILE)
+    if synonyms_path.exists() or synonyms_path.is_symlink():
+        try:
+            synonyms = Synonyms.parse(read_text(synonyms_path, folder), SYNONYMS_FILE)
+        except CorpusError as exc:
+            problems.append(exc)
+    if problems:
+        raise CorpusProblems(problems)
+    if not documents:
+        raise CorpusError(str(folder), "no documents (*.md files with front matter) in the corpus folder")
     return Corpus(tuple(documents), synonyms)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class TalksbotError(Exception):
     """Base class: a problem a user or admin can fix, reported without a traceback."""
@@ -18,6 +20,40 @@ class CorpusError(TalksbotError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+    @property
+    def problems(self) -> tuple[CorpusError, ...]:
+        """Every problem found, one per file or line (a single CorpusError is its own list)."""
+        return (self,)
+
+
+class CorpusProblems(CorpusError):
+    """Several corpus problems found in one pass; `path` and `problem` are those of the first.
+
+    str() is one line naming up to SHOWN problems, so a /reload reply or a log line stays short;
+    `problems` has them all (`talksbot check` prints one line each).
+    """
+
+    SHOWN = 5
+
+    def __init__(self, problems: Sequence[CorpusError]) -> None:
+        found = tuple(p for problem in problems for p in problem.problems)
+        if not found:
+            raise ValueError("CorpusProblems needs at least one problem")
+        super().__init__(found[0].path, found[0].problem)
+        self._problems = found
+
+    @property
+    def problems(self) -> tuple[CorpusError, ...]:
+        """Every problem found, in the order the files were read."""
+        return self._problems
+
+    def __str__(self) -> str:
+        if len(self._problems) == 1:
+            return str(self._problems[0])
+        shown = "; ".join(str(p) for p in self._problems[: self.SHOWN])
+        more = len(self._problems) - self.SHOWN
+        return f"{len(self._problems)} problems: {shown}" + (f"; and {more} more" if more > 0 else "")
 
 
 class ImportPageError(TalksbotError):

@@ -31,12 +31,13 @@ class Size:
 
 @dataclass(frozen=True)
 class ReloadResult:
-    """What a reload did: the size before and after, or the problem that kept the old corpus."""
+    """What a reload did: the size before and after, or the problems that kept the old corpus."""
 
     ok: bool
     before: Size
     after: Size
-    error: str = ""
+    error: str = ""  # one line: the problem, or "N problems: a.md: …; b.md: …" (the first few)
+    problems: tuple[str, ...] = ()  # every problem, "file: problem", one per broken file or line
 
 
 class Library:
@@ -81,7 +82,7 @@ class Library:
                 knowledge = self._build()
             except CorpusError as exc:
                 logger.warning("reload refused, still serving %s: %s", before, exc)
-                return ReloadResult(False, before, before, str(exc))
+                return ReloadResult(False, before, before, str(exc), tuple(str(p) for p in exc.problems))
             self.knowledge = knowledge
             after = self.size
             logger.info("reloaded corpus: %s -> %s", before, after)

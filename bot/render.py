@@ -44,9 +44,13 @@ def to_html(answer: Answer, max_question_chars: int = 1000) -> str:
     """Render an answer as Telegram HTML: the best sentence in bold, the source as a link."""
     if not (answer.found and answer.document is not None):
         text = html.escape(refusal_text(answer, max_question_chars))
-        if answer.suggestions:
-            text += "\n\nYou could ask:\n" + "\n".join(f"• {html.escape(q)}" for q in answer.suggestions)
-        return text[:TELEGRAM_MAX_CHARS]
+        # Whole suggestions only, while they fit: cutting escaped HTML could split an entity
+        # ("&am") and Telegram would refuse the whole message.
+        lines = [f"\n• {html.escape(q)}" for q in answer.suggestions]
+        header = "\n\nYou could ask:"
+        while lines and len(text) + len(header) + sum(map(len, lines)) > TELEGRAM_MAX_CHARS:
+            lines.pop()
+        return text + header + "".join(lines) if lines else text
     start, end = answer.highlight
     excerpt = answer.excerpt
     quoted = (

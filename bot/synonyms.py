@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.errors import CorpusError
+from bot.errors import CorpusError, CorpusProblems
 from bot.text import terms
 
 Phrase = tuple[str, ...]
@@ -26,25 +26,16 @@ class Synonyms:
 
     @classmethod
     def parse(cls, text: str, source: str = "synonyms.txt") -> Synonyms:
-        """Parse synonyms.txt; a malformed line raises CorpusError naming the line."""
+        """Parse synonyms.txt; malformed lines raise CorpusProblems naming each line."""
         rules: list[tuple[Phrase, tuple[Phrase, ...]]] = []
+        problems: list[CorpusError] = []
         for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            where = f"{source} line {number}"
-            if line.count("=>") > 1:
-                raise CorpusError(where, "more than one '=>'")
-            if "=>" in line:
-                left, right = line.split("=>")
-                sources = _phrases(left, where)
-                targets = _phrases(right, where)
-                rules.extend((s, targets) for s in sources)
-            else:
-                group = _phrases(line, where)
-                if len(group) < 2:
-                    raise CorpusError(where, "a group needs two or more comma-separated entries")
-                rules.extend((p, tuple(q for q in group if q != p)) for p in group)
+            try:
+                rules.extend(_rules(raw, f"{source} line {number}"))
+            except CorpusError as exc:
+                problems.append(exc)
+        if problems:
+            raise CorpusProblems(problems)
         return cls(tuple(rules))
 
     def expand(self, stems: list[str]) -> list[tuple[int, str]]:
@@ -56,6 +47,24 @@ class Synonyms:
                 if tuple(stems[start : start + size]) == phrase:
                     extra.extend((start, s) for target in targets for s in target)
         return extra
+
+
+def _rules(raw: str, where: str) -> list[tuple[Phrase, tuple[Phrase, ...]]]:
+    """Return the rules of one line of synonyms.txt (none for a blank or comment line)."""
+    line = raw.split("#", 1)[0].strip()
+    if not line:
+        return []
+    if line.count("=>") > 1:
+        raise CorpusError(where, "more than one '=>'")
+    if "=>" in line:
+        left, right = line.split("=>")
+        sources = _phrases(left, where)
+        targets = _phrases(right, where)
+        return [(s, targets) for s in sources]
+    group = _phrases(line, where)
+    if len(group) < 2:
+        raise CorpusError(where, "a group needs two or more comma-separated entries")
+    return [(p, tuple(q for q in group if q != p)) for p in group]
 
 
 def _phrases(part: str, where: str) -> tuple[Phrase, ...]:

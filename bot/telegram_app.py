@@ -57,16 +57,15 @@ from bot.config import Config
 from bot.corpus import human_date
 from bot.errors import TalksbotError
 from bot.library import Library
+from bot.logsafety import install_redaction
 from bot.telegram_support import (
     Asked,
     ButtonData,
     FeedbackLog,
     QuestionStore,
-    RedactSecrets,
     UserRateLimiter,
     addressed_text,
     deliver,
-    install_redaction,
 )
 
 logger = logging.getLogger(__name__)
@@ -685,7 +684,7 @@ def run_telegram(config: Config) -> int:
     """Run the bot until SIGTERM or Ctrl-C (SIGHUP reloads the corpus); return the exit status."""
     token = bot_token()
     secret = webhook_secret(config)
-    redactor: RedactSecrets = install_redaction([token, secret])
+    redactor = install_redaction(token, secret)
     library = Library(config.corpus.path, config.answer)
     application = build_application(config, token, library)
     webhook = config.telegram.webhook

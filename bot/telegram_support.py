@@ -1,4 +1,4 @@
-"""The Telegram adapter's small parts: log redaction, per-user rate limit, button data, feedback, resends.
+"""The Telegram adapter's small parts: per-user rate limit, button data, feedback, resends.
 
 Nothing here talks to Telegram by itself; telegram_app.py wires these into handlers.
 """
@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -26,64 +26,6 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-REDACTED = "[REDACTED]"
-
-
-# --- logs never show the token ------------------------------------------------------------------
-
-
-class RedactSecrets(logging.Filter):
-    """A handler filter that replaces secrets (the bot token, its secret half, the webhook secret).
-
-    It is attached to handlers, not loggers, so it sees every record at every level from every
-    library (httpx logs request URLs, which hold the token); exception text is redacted too.
-    """
-
-    def __init__(self, secrets_: Iterable[str]) -> None:
-        """Redact each non-empty secret, and for a bot token also the part after its colon."""
-        super().__init__()
-        found: set[str] = set()
-        for secret in secrets_:
-            if secret:
-                found.add(secret)
-                if ":" in secret and len(secret.split(":", 1)[1]) >= 8:
-                    found.add(secret.split(":", 1)[1])
-        self._secrets = sorted(found, key=len, reverse=True)
-
-    def redact(self, text: str) -> str:
-        """Return text with every secret replaced by [REDACTED]."""
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the message, its arguments, exception and stack text in place; never drop a record."""
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: keep both halves, redacted
-            message = f"{record.msg} {record.args!r}"
-        record.msg, record.args = self.redact(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-def install_redaction(secrets_: Iterable[str]) -> RedactSecrets:
-    """Attach a RedactSecrets filter to every root handler (and the last-resort one); quiet httpx."""
-    redactor = RedactSecrets(secrets_)
-    handlers = [*logging.getLogger().handlers]
-    if logging.lastResort is not None:
-        handlers.append(logging.lastResort)
-    for handler in handlers:
-        handler.addFilter(redactor)
-    # httpx logs every request URL (with the token in it) at INFO; httpcore traces sockets at DEBUG.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.INFO)
-    return redactor
 
 
 # --- per-user rate limit --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fake_bot_api import FakeBotAPI, ParsedHTML, parse_telegram_html
+from tests.fake_bot_api import FakeBotAPI, ParsedHTML, parse_telegram_html
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

@@ -8,8 +8,7 @@ import pytest
 
 from bot.config import config_path, load_config
 from bot.errors import ConfigError
-
-from conftest import ROOT
+from tests.conftest import ROOT
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -8,8 +8,7 @@ import pytest
 
 from bot.evaluate import load_items, report, score
 from bot.library import Library
-
-from conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED
 
 DEV = SHARED / "eval" / "dev-questions.yaml"
 

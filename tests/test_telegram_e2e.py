@@ -20,9 +20,8 @@ import pytest
 from bot import render
 from bot.answer import Settings
 from bot.library import Library
-
-from fake_bot_api import BOT_ID, BOT_USERNAME, Call, FakeBotAPI, parse_telegram_html
-from telegram_harness import (
+from tests.fake_bot_api import BOT_ID, BOT_USERNAME, Call, FakeBotAPI, parse_telegram_html
+from tests.telegram_harness import (
     ADMIN_ID,
     ARTICLE_URL,
     BotProcess,

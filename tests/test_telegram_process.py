@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from fake_bot_api import FakeBotAPI, parse_telegram_html
-from telegram_harness import (
+from tests.fake_bot_api import FakeBotAPI, parse_telegram_html
+from tests.telegram_harness import (
     ADMIN_ID,
     BotProcess,
     check_answer,

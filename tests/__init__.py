@@ -1,0 +1,1 @@
+"""talksbot's tests; a package so `python -m tests.reliability` can share their code."""
