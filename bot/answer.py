@@ -13,7 +13,7 @@ from bot.excerpt import ELLIPSIS, shape_excerpt
 from bot.index import Index
 from bot.passages import split_all
 from bot.query import ABOUT_THE_ARTICLE, EXPANSION_WEIGHT, HARD_WANTS, UNKNOWN_DISCOUNT, Query, analyze, wants_met
-from bot.text import Speller, WordRarity, fold, stem, terms
+from bot.text import Speller, WordRarity, fold, stem, term_positions
 
 PUBLISHER_LIMIT = 500  # the publisher's reprint limit, in characters of article text
 # How much the closeness of the matched words (see proximity) lifts a passage's score.
@@ -130,10 +130,10 @@ def proximity(text: str, query: Query) -> float:
     1 means the matched words are adjacent; a keyword question ("Fomin military rank") prefers
     the passage where its words stand side by side.
     """
+    where = term_positions(text)
     positions: list[list[int]] = []
-    tokens = terms(text)
     for qw in query.words:
-        spots = [i for i, t in enumerate(tokens) if t in qw.stems]
+        spots = sorted(i for s in qw.stems for i in where.get(s, ()))
         if spots:
             positions.append(spots)
     if len(positions) < 2:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.passages import split_sentences
 from bot.query import Query
-from bot.text import terms
+from bot.text import cached_terms, terms
 
 ELLIPSIS = "…"
 
@@ -17,7 +17,7 @@ def shape_excerpt(text: str, query: Query, limit: int) -> tuple[str, tuple[int, 
     Returns the excerpt and the span of the best sentence in it.
     """
     spans = split_sentences(text) or [(0, len(text))]
-    values = [query.coverage(frozenset(terms(text[a:b]))) for a, b in spans]
+    values = [query.coverage(frozenset(cached_terms(text[a:b]))) for a, b in spans]
     best = max(range(len(spans)), key=lambda i: (values[i], -i))
     lo = hi = best
 

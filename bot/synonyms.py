@@ -10,19 +10,29 @@ Rules are stored as stem sequences so "negotiators" meets "negotiations".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.errors import CorpusError, CorpusProblems
 from bot.text import terms
 
 Phrase = tuple[str, ...]
+Rule = tuple[Phrase, tuple[Phrase, ...]]
 
 
 @dataclass(frozen=True)
 class Synonyms:
     """Expansion rules: a phrase of stems → the phrases it also looks for."""
 
-    rules: tuple[tuple[Phrase, tuple[Phrase, ...]], ...] = ()
+    rules: tuple[Rule, ...] = ()
+    by_first_stem: Mapping[str, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Group the rules by their phrase's first stem, so expanding a question is a look-up."""
+        grouped: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            grouped.setdefault(rule[0][0], []).append(rule)
+        object.__setattr__(self, "by_first_stem", {k: tuple(v) for k, v in grouped.items()})
 
     @classmethod
     def parse(cls, text: str, source: str = "synonyms.txt") -> Synonyms:
@@ -41,10 +51,9 @@ class Synonyms:
     def expand(self, stems: list[str]) -> list[tuple[int, str]]:
         """Return (position of the question word it came from, extra stem) for each expansion."""
         extra: list[tuple[int, str]] = []
-        for phrase, targets in self.rules:
-            size = len(phrase)
-            for start in range(len(stems) - size + 1):
-                if tuple(stems[start : start + size]) == phrase:
+        for start, first in enumerate(stems):
+            for phrase, targets in self.by_first_stem.get(first, ()):
+                if tuple(stems[start : start + len(phrase)]) == phrase:
                     extra.extend((start, s) for target in targets for s in target)
         return extra
 

@@ -78,8 +78,6 @@ def words(text: str) -> list[str]:
     unless the whole text is in capitals.
     """
     folded = fold(text)
-    letters = [c for c in folded if c.isalpha()]
-    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters)
     found: list[str] = []
     for match in _WORD.finditer(folded):
         raw = match.group()
@@ -94,7 +92,7 @@ def words(text: str) -> list[str]:
                 found.append(joined)
         elif token in ABBREVIATIONS:
             found.extend(words(ABBREVIATIONS[token]))
-        elif token and (token not in STOP_WORDS or (not shouting and len(raw) >= 2 and raw.isupper())):
+        elif token and (token not in STOP_WORDS or (len(raw) >= 2 and raw.isupper() and not _shouting(folded))):
             found.append(token.replace("'", ""))
     return found
 
@@ -118,6 +116,12 @@ def proper_nouns(text: str) -> set[str]:
     return found
 
 
+def _shouting(text: str) -> bool:
+    """Return True for a text written mostly in capitals ("WHO CHAIRED THE MEETING")."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters)
+
+
 @lru_cache(maxsize=1)
 def _snowball() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("english")
@@ -132,6 +136,21 @@ def stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     """Return the index terms of a text: the stems of its content words, in order."""
     return [stem(w) for w in words(text)]
+
+
+@lru_cache(maxsize=8192)
+def cached_terms(text: str) -> tuple[str, ...]:
+    """Return terms(text) as a tuple, remembered: passages and sentences are analysed again and again."""
+    return tuple(terms(text))
+
+
+@lru_cache(maxsize=8192)
+def term_positions(text: str) -> Mapping[str, tuple[int, ...]]:
+    """Return each term of a text with the positions it stands at, remembered like cached_terms."""
+    positions: dict[str, list[int]] = {}
+    for i, term in enumerate(cached_terms(text)):
+        positions.setdefault(term, []).append(i)
+    return {term: tuple(spots) for term, spots in positions.items()}
 
 
 @dataclass(frozen=True)
