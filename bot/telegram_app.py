@@ -38,7 +38,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.error import Conflict, Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -353,7 +353,12 @@ async def source(update: Update, context: Context) -> None:
 
 
 def _is_admin(update: Update, state: State) -> bool:
-    return update.effective_user is not None and update.effective_user.id in state.config.telegram.admins
+    """True for a new message an admin sent as themselves: never an edit, a channel post, or a message
+    sent on behalf of a chat (an anonymous group admin), whatever the handlers' filters let through."""
+    message, user = update.message, update.effective_user
+    if message is None or user is None or user.is_bot or message.sender_chat is not None:
+        return False
+    return user.id in state.config.telegram.admins
 
 
 async def reload_command(update: Update, context: Context) -> None:
@@ -553,8 +558,14 @@ async def inline_query(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log a failed update once (the token is redacted by the log filter); readers never see a traceback."""
+    """Log a failed update once, a failed poll (PTB retries it) as one line; readers never see a traceback."""
     error = context.error
+    if update is None and isinstance(error, Conflict):  # from polling: PTB retries with back-off
+        logger.error("another instance is polling with this bot token (409 Conflict); stop it: %s", error)
+        return
+    if update is None and isinstance(error, TelegramError):
+        logger.warning("polling for updates failed, retrying: %s", error)
+        return
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(error, Forbidden):
         logger.info("update %s: the reader blocked the bot or left the chat: %s", update_id, error)

@@ -227,7 +227,12 @@ def safe_to_resend(exc: TelegramError) -> bool:
     return cause is None or isinstance(cause, (TelegramError, *_NEVER_SENT))
 
 
-async def deliver(send: Callable[[], Awaitable[T]], what: str, attempts: int = 3, delay: float = 0.5) -> T:
+# Six tries, 0.5 s apart and doubling: a send rides out about 15 s of the API being away (a
+# restart of Telegram's front or of a local Bot API server) instead of giving up after 1.5 s.
+SEND_ATTEMPTS = 6
+
+
+async def deliver(send: Callable[[], Awaitable[T]], what: str, attempts: int = SEND_ATTEMPTS, delay: float = 0.5) -> T:
     """Run a send, retrying it (up to `attempts` in all, backing off) only when safe_to_resend says so."""
     for attempt in range(1, attempts + 1):
         try:

@@ -4,8 +4,12 @@ It answers /bot<TOKEN>/<method> for the methods talksbot uses, accepting form-en
 sends), JSON and query-string parameters; it records every call, serves queued updates to
 getUpdates by offset (long polling with a short cap), checks HTML like Telegram does (a bad tag
 or a bare "<" or "&" gets 400 "can't parse entities"), and can be told to fail the next calls of
-a method (429 with retry_after, 500, ...). Helpers build updates (private and group messages,
-mentions, replies, callback and inline queries, stickers) and wait, with timeouts, for calls.
+a method: an error status (429 with retry_after, 409, 500, 502 as nginx's HTML page), a slow
+answer held past the bot's read timeout (then given, or dropped), a malformed JSON body, or an
+outage (it stops listening and comes back on the same port). Like Telegram, it forgets updates
+once a getUpdates offset confirms them. Helpers build updates (private and group messages,
+mentions, replies, edits, channel posts, forwards, captions, callback and inline queries,
+stickers) and wait, with timeouts, for calls.
 """
 
 from __future__ import annotations
@@ -14,17 +18,22 @@ import html.parser
 import itertools
 import json
 import re
+import select
+import socket
+import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 BOT_ID = 987654321
 BOT_USERNAME = "talks_test_bot"
+# The sender Telegram shows for a message an anonymous group admin sends "as the group".
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 BOT_USER = {
     "id": BOT_ID,
     "is_bot": True,
@@ -144,13 +153,41 @@ class Call:
         return self.response.get("result")
 
 
+FaultKind = Literal["json", "html", "malformed", "slow", "drop"]
+NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+DROPPED = 0  # the status recorded for a request the imitation never answered
+
+
 @dataclass
 class Fault:
-    """An error to answer instead of the real result."""
+    """What to do instead of answering a call normally.
+
+    json: an error status with Telegram's JSON body; html: an error status with a proxy's HTML
+    page; malformed: carry the call out, then answer 200 with half of the JSON; slow: wait `hold`
+    seconds, then carry it out and answer (the bot gave up: Telegram did it, the bot cannot know);
+    drop: wait `hold` seconds, then close the connection without carrying it out.
+    """
 
     status: int
     description: str
     retry_after: int | None = None
+    kind: FaultKind = "json"
+    hold: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    """One thread per connection; closing the server does not wait for the bot's kept-alive connections."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection the bot resets (it gave up on a slow answer, or stopped) is normal here."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeBotAPI:
@@ -169,16 +206,40 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._query_ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
+        self._down = False
+        self._connections: set[BaseHTTPRequestHandler] = set()
+        self._busy: set[BaseHTTPRequestHandler] = set()
+        self._active: Counter[str] = Counter()  # requests being handled, by method (lower case)
+        self._poll_started = 0.0  # when the latest long poll came in
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeBotAPI:
+        self._listen(0)
+        return self
+
+    def _listen(self, port: int) -> None:
+        """Serve on 127.0.0.1:port (0: any free port) in a background thread."""
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with api._cond:
+                    api._connections.add(self)
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    with api._cond:
+                        api._connections.discard(self)
+                        api._busy.discard(self)
 
             def do_POST(self) -> None:
                 api._handle(self)
@@ -189,16 +250,19 @@ class FakeBotAPI:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bot-api", daemon=True)
+        server = _Server(("127.0.0.1", port), Handler)
+        self._server, self._port = server, int(server.server_address[1])
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-bot-api", daemon=True
+        )
         self._thread.start()
-        return self
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None
+        self._close_idle_connections()
 
     def __enter__(self) -> FakeBotAPI:
         return self.start()
@@ -208,17 +272,96 @@ class FakeBotAPI:
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
+        return self._port
 
     @property
     def base_url(self) -> str:
         """The value for telegram.api_base_url."""
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def outage(self, seconds: float) -> threading.Thread:
+        """The API goes away for `seconds`: connections are refused, then it listens again on the same port.
+
+        Idle kept-alive connections are closed at once, busy ones right after their answer (with
+        "Connection: close"). Start it while the bot is idle (see idle()): a request written into
+        a connection at the very moment it closes would be lost on the way, which is a different
+        fault (a broken connection, ambiguous) from the one imitated here (connection refused).
+        Returns the thread that brings the API back; join it to wait for that.
+        """
+        with self._cond:
+            self._down = True
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self._close_idle_connections()
+
+        def come_back() -> None:
+            time.sleep(seconds)
+            self._listen(self._port)
+            with self._cond:
+                self._down = False
+                self._cond.notify_all()
+
+        thread = threading.Thread(target=come_back, name="fake-bot-api-back", daemon=True)
+        thread.start()
+        return thread
+
+    def _close_idle_connections(self) -> None:
+        """Close the connections that are waiting for a request and have none coming in."""
+        with self._cond:
+            idle = [h for h in self._connections if h not in self._busy]
+        for handler in idle:
+            sock = handler.connection
+            try:
+                readable, _, _ = select.select([sock], [], [], 0)
+                if not readable:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, ValueError):
+                pass  # already closed
+
+    @property
+    def down(self) -> bool:
+        """True during an outage."""
+        with self._cond:
+            return self._down
+
+    def in_flight(self) -> int:
+        """How many requests other than long polls are being handled now."""
+        with self._cond:
+            return sum(n for method, n in self._active.items() if method != "getupdates")
+
+    def last_call_at(self) -> float:
+        """When the last call other than getUpdates was recorded (time.monotonic(); 0 if none)."""
+        with self._cond:
+            return next((c.at for c in reversed(self.calls) if c.method.lower() != "getupdates"), 0.0)
+
+    def idle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot is long polling, that poll has most of its time left, and nothing else is handled."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                others = sum(n for method, n in self._active.items() if method != "getupdates")
+                fresh = time.monotonic() - self._poll_started < self.poll_cap / 2
+                if self._active["getupdates"] and not others and fresh:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"the bot is not idle after {timeout} s: {dict(self._active)}")
+                self._cond.wait(min(remaining, 0.1))
+
     # --- requests --------------------------------------------------------------------------------
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        with self._cond:
+            self._busy.add(request)
+        try:
+            self._handle_request(request)
+        finally:
+            with self._cond:
+                self._busy.discard(request)
+
+    def _handle_request(self, request: BaseHTTPRequestHandler) -> None:
         url = urlsplit(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
@@ -232,8 +375,45 @@ class FakeBotAPI:
             params = self._decode(dict(parse_qsl(url.query)), body, request.headers.get("Content-Type", ""))
         except ValueError as exc:
             return self._send(request, 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
-        status, response = self._dispatch(method, params)
-        self._send(request, status, response)
+        name = method.lower()
+        with self._cond:
+            self._active[name] += 1
+            queue = self.faults.get(name)
+            fault = queue.popleft() if queue else None
+        try:
+            self._serve(request, method, params, fault)
+        finally:
+            with self._cond:
+                self._active[name] -= 1
+                self._cond.notify_all()
+
+    def _serve(self, request: BaseHTTPRequestHandler, method: str, params: dict[str, Any], fault: Fault | None) -> None:
+        """Answer one call, or carry out the fault planned for it."""
+        if fault is None or fault.kind in ("malformed", "slow"):
+            if fault is not None and fault.kind == "slow":
+                time.sleep(fault.hold)
+            status, response = self._dispatch(method, params)
+            if fault is not None and fault.kind == "malformed":
+                payload = json.dumps(response).encode()
+                return self._send_bytes(request, 200, payload[: len(payload) // 2], "application/json")
+            return self._send(request, status, response)
+        if fault.kind == "drop":
+            time.sleep(fault.hold)
+            self._record(Call(method, params, DROPPED, {}))
+            request.close_connection = True
+            return None
+        response = {"ok": False, "error_code": fault.status, "description": fault.description}
+        if fault.retry_after is not None:
+            response["parameters"] = {"retry_after": fault.retry_after}
+        self._record(Call(method, params, fault.status, response))
+        if fault.kind == "html":
+            return self._send_bytes(request, fault.status, NGINX_502, "text/html")
+        return self._send(request, fault.status, response)
+
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self.calls.append(call)
+            self._cond.notify_all()
 
     @staticmethod
     def _decode(query: dict[str, str], body: bytes, content_type: str) -> dict[str, Any]:
@@ -255,13 +435,17 @@ class FakeBotAPI:
                 decoded[key] = value
         return decoded
 
-    @staticmethod
-    def _send(request: BaseHTTPRequestHandler, status: int, response: dict[str, Any]) -> None:
-        payload = json.dumps(response).encode()
+    def _send(self, request: BaseHTTPRequestHandler, status: int, response: dict[str, Any]) -> None:
+        self._send_bytes(request, status, json.dumps(response).encode(), "application/json")
+
+    def _send_bytes(self, request: BaseHTTPRequestHandler, status: int, payload: bytes, content_type: str) -> None:
         try:
             request.send_response(status)
-            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Type", content_type)
             request.send_header("Content-Length", str(len(payload)))
+            if self.down:  # the API is going away: this connection ends with this answer
+                request.send_header("Connection", "close")
+                request.close_connection = True
             request.end_headers()
             request.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
@@ -272,15 +456,7 @@ class FakeBotAPI:
         if name == "getupdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
         with self._cond:
-            queue = self.faults.get(name)
-            if queue:
-                fault = queue.popleft()
-                response: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
-                if fault.retry_after is not None:
-                    response["parameters"] = {"retry_after": fault.retry_after}
-                status = fault.status
-            else:
-                status, response = self._answer(name, params)
+            status, response = self._answer(name, params)
             self.calls.append(Call(method, params, status, response))
             self._cond.notify_all()
         return status, response
@@ -296,13 +472,17 @@ class FakeBotAPI:
             return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Long poll: the unconfirmed updates from the offset on (an offset confirms all before it)."""
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), self.poll_cap)
         with self._cond:
+            self._poll_started = time.monotonic()
             self.confirmed_offset = max(self.confirmed_offset, offset)
             while True:
-                pending = [u for u in self.updates if u["update_id"] >= offset]
+                # Telegram forgets confirmed updates: an offset of 0 (a restarted bot) starts after them.
+                first = self.confirmed_offset
+                pending = [u for u in self.updates if u["update_id"] >= first]
                 remaining = deadline - time.monotonic()
                 if pending or remaining <= 0:
                     self.calls.append(Call("getUpdates", params, 200, {"ok": True, "result": pending[:limit]}))
@@ -439,15 +619,31 @@ class FakeBotAPI:
 
     # --- the test's side: faults, updates, waiting ------------------------------------------------
 
-    def fail_next(self, method: str, times: int = 1, status: int = 500, retry_after: int | None = None) -> None:
-        """Answer the next `times` calls of `method` with an error instead of the result."""
-        description = {429: f"Too Many Requests: retry after {retry_after}", 500: "Internal Server Error"}.get(
-            status, f"Error {status}"
-        )
+    def fail_next(
+        self,
+        method: str,
+        times: int = 1,
+        status: int = 500,
+        retry_after: int | None = None,
+        kind: FaultKind = "json",
+        hold: float = 0.0,
+    ) -> None:
+        """Answer the next `times` calls of `method` with a fault (see Fault) instead of the result."""
+        description = {
+            429: f"Too Many Requests: retry after {retry_after}",
+            409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+        }.get(status, f"Error {status}")
         with self._cond:
             self.faults.setdefault(method.lower(), deque()).extend(
-                Fault(status, description, retry_after) for _ in range(times)
+                Fault(status, description, retry_after, kind, hold) for _ in range(times)
             )
+
+    def pending_faults(self, method: str) -> int:
+        """How many planned faults of a method have not been used yet."""
+        with self._cond:
+            return len(self.faults.get(method.lower(), ()))
 
     def push(self, **content: Any) -> int:
         """Queue one update, e.g. push(message={...}); return its update_id."""
@@ -505,6 +701,59 @@ class FakeBotAPI:
         """Queue a private message from a user."""
         return self.message(self.private_chat(user_id), user_id, text, **extra)
 
+    def as_group(self, group: dict[str, Any], text: str) -> dict[str, Any]:
+        """Queue a message an anonymous group admin sent "as the group" (from GroupAnonymousBot)."""
+        return self.message(group, ANONYMOUS_ADMIN["id"], text, sender_chat=group, **{"from": ANONYMOUS_ADMIN})
+
+    def channel_post(self, channel_id: int, text: str) -> dict[str, Any]:
+        """Queue a post in a channel where the bot is an admin (no sender user, the channel as sender_chat)."""
+        chat = {"id": channel_id, "type": "channel", "title": f"Channel {channel_id}"}
+        post: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "sender_chat": chat,
+            "text": text,
+        }
+        entities = _entities(text)
+        if entities:
+            post["entities"] = entities
+        with self._cond:
+            self.chats[channel_id] = chat
+            self.messages[(channel_id, post["message_id"])] = post
+        self.push(channel_post=post)
+        return post
+
+    def edit(self, message: dict[str, Any], text: str) -> dict[str, Any]:
+        """Queue an edited_message update: the user changed an old message's text to `text`."""
+        edited = {k: v for k, v in message.items() if k not in ("text", "entities")}
+        edited.update(text=text, edit_date=int(time.time()))
+        entities = _entities(text)
+        if entities:
+            edited["entities"] = entities
+        with self._cond:
+            self.messages[(message["chat"]["id"], message["message_id"])] = edited
+        self.push(edited_message=edited)
+        return edited
+
+    def forwarded(self, chat: dict[str, Any], user_id: int, text: str, origin_user_id: int) -> dict[str, Any]:
+        """Queue a message a user forwarded from another user (entities kept, as Telegram keeps them)."""
+        origin = {
+            "type": "user",
+            "date": int(time.time()) - 3600,
+            "sender_user": {"id": origin_user_id, "is_bot": False, "first_name": f"Reader{origin_user_id}"},
+        }
+        return self.message(chat, user_id, text, forward_origin=origin)
+
+    def captioned(self, chat: dict[str, Any], user_id: int, caption: str) -> dict[str, Any]:
+        """Queue a photo with a caption (the caption's entities are caption_entities, there is no text)."""
+        photo = [{"file_id": "AgACAgFakePhoto", "file_unique_id": "AQADFake", "width": 90, "height": 60}]
+        extra: dict[str, Any] = {"photo": photo, "caption": caption}
+        entities = _entities(caption)
+        if entities:
+            extra["caption_entities"] = entities
+        return self.message(chat, user_id, None, **extra)
+
     def sticker(self, chat: dict[str, Any], user_id: int) -> dict[str, Any]:
         """Queue a sticker message."""
         sticker = {
@@ -542,6 +791,15 @@ class FakeBotAPI:
             }
         )
         return query_id
+
+    def update_ids(self) -> dict[tuple[int, int], int]:
+        """The update id of each queued message, by (chat id, message id)."""
+        with self._cond:
+            return {
+                (u["message"]["chat"]["id"], u["message"]["message_id"]): int(u["update_id"])
+                for u in self.updates
+                if "message" in u
+            }
 
     def stored(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """The message as it stands now (after edits)."""

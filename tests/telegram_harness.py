@@ -51,14 +51,16 @@ def second_document(corpus: Path) -> Path:
     return path
 
 
-def write_config(folder: Path, api: FakeBotAPI, corpus: Path, **telegram: Any) -> Path:
+def write_config(
+    folder: Path, api: FakeBotAPI, corpus: Path, admins: tuple[int, ...] = (ADMIN_ID,), **telegram: Any
+) -> Path:
     """Write a config.yaml for a bot talking to the imitation, logging at DEBUG."""
     lines = [
         "corpus:",
         f"  path: {corpus}",
         "telegram:",
         f"  api_base_url: {api.base_url}",
-        f"  admins: [{ADMIN_ID}]",
+        f"  admins: [{', '.join(str(a) for a in admins)}]",
         f"  feedback_path: {folder / 'feedback.jsonl'}",
         "  messages_per_second: 1000",
     ]

@@ -1,0 +1,32 @@
+"""The Telegram rows of RELIABILITY.md: tests/reliability_telegram.py's scenarios, registered.
+
+Each runs the real bot as a subprocess against the Bot API imitation (slow, so not in the quick
+sample; tests/test_telegram_reliability.py asserts on the same rows in every CI run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests import reliability_telegram as telegram
+from tests.scenarios import Row, scenario
+
+
+def _adapt(run: Callable[[Path], list[telegram.Row]]) -> Callable[[Path, bool], list[Row]]:
+    """Turn a Telegram scenario into a report scenario (it has no quick sample: it runs whole)."""
+
+    def measured(scratch: Path, quick: bool) -> list[Row]:
+        rows = []
+        for row in run(scratch):
+            note = "; ".join(filter(None, [row.note, *row.problems]))
+            rows.append(Row(row.name, row.tried, row.answered, row.lost, row.duplicated, note, row.kept))
+        return rows
+
+    return measured
+
+
+for _scenario in telegram.SCENARIOS:
+    scenario(_scenario.group, unit="updates through the Bot API imitation, real bot process", cheap=False)(
+        _adapt(_scenario.run)
+    )
