@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.corpus import Corpus, Document, human_date
+from bot.corpus import Corpus, Document
 from bot.excerpt import ELLIPSIS, shape_excerpt
 from bot.index import Index
 from bot.passages import split_all
@@ -174,12 +174,14 @@ def rank_scores(query: Query, index: Index) -> np.ndarray:
 
 
 def _headline(question: str, knowledge: Knowledge, settings: Settings, rank: int) -> Answer:
-    """Answer a question about the article itself (its title, publisher, date) with its headline."""
+    """Answer a question about the article itself (its title, publisher, date) with its headline.
+
+    The reply's attribution line carries the publisher, the date and the link."""
     documents = knowledge.corpus.documents
     if rank >= len(documents):
         return _refusal(question, knowledge, settings, "no-more")
     doc = documents[rank]
-    excerpt = f"{doc.title} ({doc.publisher}, {human_date(doc.published)})"
+    excerpt = doc.title  # the headline is article text; publisher and date follow in the attribution
     if len(excerpt) > settings.excerpt_chars:
         excerpt = doc.title[: settings.excerpt_chars - 2].rsplit(" ", 1)[0] + " " + ELLIPSIS
     return Answer(

@@ -226,7 +226,10 @@ def reply_problems(question: str, answer: Answer, settings: Settings, replies: R
         article = " ".join(doc.body.split())
         passages = {p.passage_id: p.text for p in library.knowledge.index.passages}
         body = strip_marks(excerpt)
-        if body not in passages.get(answer.passage_id, "") or body not in article:
+        if answer.passage_id == f"{doc.doc_id}#title":  # a question about the article: its headline
+            if body not in doc.title:
+                problems.append(f"headline answer is not the headline: {excerpt[:60]!r}")
+        elif body not in passages.get(answer.passage_id, "") or body not in article:
             problems.append(f"excerpt is not a contiguous stretch of {answer.passage_id}: {excerpt[:60]!r}")
         start, end = answer.highlight
         if not 0 <= start < end <= len(excerpt):

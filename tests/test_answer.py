@@ -126,3 +126,11 @@ def test_next_passage_differs_and_runs_out(knowledge: Knowledge) -> None:
     assert first.found and second.found
     assert first.passage_id != second.passage_id
     assert answer("Stoltenberg said", knowledge, SETTINGS, rank=50).reason == "no-more"
+
+
+@pytest.mark.parametrize("question", ["What is the headline of the article?", "who published this story", "title?"])
+def test_questions_about_the_article_itself_get_its_headline(knowledge: Knowledge, question: str) -> None:
+    result = answer(question, knowledge, SETTINGS)
+    assert result.found
+    assert result.document is not None
+    assert result.excerpt == result.document.title == "NATO and Russia agreed to talk more at Brussels talks"
