@@ -1,20 +1,36 @@
-"""The BM25 index over passages (rank-bm25's BM25Okapi), queried with weighted terms."""
+"""The BM25 index over passages: rank-bm25's BM25Okapi scores, served from precomputed postings.
+
+rank-bm25 scores a question by walking every passage's term dictionary in Python, so a question
+costs time in proportion to the whole archive. This index computes the same per-(term, passage)
+contributions once, with rank-bm25's own formulas and parameters, keeps them as one row of
+postings per term (compressed sparse rows in numpy arrays), and scores a question by adding up
+only the rows of its terms. tests/test_index.py holds the scores to rank-bm25's own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rank_bm25 import BM25Okapi  # type: ignore[import-untyped]
+import numpy.typing as npt
 
 from bot.passages import Passage
-from bot.text import terms, words
+from bot.text import stem, words
 
+# rank-bm25's BM25Okapi defaults: term-frequency saturation, length normalisation, and the floor
+# it gives a negative idf as a share of the average idf.
+K1 = 1.5
+B = 0.75
+EPSILON = 0.25
 # Floor for idf values, as a share of the average idf (rank-bm25's own epsilon). rank-bm25 only
 # floors negative idf; a word in exactly half the passages gets idf 0 and would never count.
 IDF_FLOOR_SHARE = 0.25
 IDF_FLOOR_MIN = 0.05
+# The one term of a passage without content words, as the design's rank-bm25 model had it.
+EMPTY_TERM = "\x00empty"
 
 
 @dataclass(frozen=True)
@@ -25,45 +41,230 @@ class Hit:
     score: float
 
 
+@dataclass(frozen=True)
+class TermCounts:
+    """Passages as term numbers: each passage's distinct terms and how often each occurs."""
+
+    vocabulary: tuple[str, ...]  # term number → stem, in order of first appearance
+    passage_starts: npt.NDArray[np.int64]  # passage p's terms: [passage_starts[p], passage_starts[p + 1])
+    passage_terms: npt.NDArray[np.int32]
+    frequencies: npt.NDArray[np.int32]  # how often each of those terms occurs in its passage
+    lengths: npt.NDArray[np.int64]  # terms per passage, repeats included (rank-bm25's doc_len)
+    token_starts: npt.NDArray[np.int64]  # passage p's stems in text order: [token_starts[p], token_starts[p + 1])
+    tokens: npt.NDArray[np.int32]
+    surface_words: frozenset[str]  # the unstemmed content words, for spelling correction
+
+
+@dataclass(frozen=True)
+class Postings:
+    """The index as arrays: per term, the passages holding it and its BM25 contribution to each."""
+
+    vocabulary: tuple[str, ...]
+    term_starts: npt.NDArray[np.int64]  # term t's postings: [term_starts[t], term_starts[t + 1])
+    positions: npt.NDArray[np.int32]  # the passage of each posting, ascending within a term
+    contributions: npt.NDArray[np.float64]  # rank-bm25's score of the term for that passage
+    passage_starts: npt.NDArray[np.int64]  # passage p's terms: [passage_starts[p], passage_starts[p + 1])
+    passage_terms: npt.NDArray[np.int32]
+    token_starts: npt.NDArray[np.int64]  # passage p's stems in text order: [token_starts[p], token_starts[p + 1])
+    tokens: npt.NDArray[np.int32]
+
+    def check(self, passages: int) -> None:
+        """Raise ValueError unless the arrays fit together and index `passages` passages."""
+        terms = len(self.vocabulary)
+        fits = (
+            self.term_starts.shape == (terms + 1,)
+            and self.passage_starts.shape == (passages + 1,)
+            and self.token_starts.shape == (passages + 1,)
+            and self.positions.shape == self.contributions.shape
+            and int(self.term_starts[0]) == 0 == int(self.passage_starts[0])
+            and int(self.term_starts[-1]) == len(self.positions)
+            and int(self.passage_starts[-1]) == len(self.passage_terms)
+            and int(self.token_starts[0]) == 0
+            and int(self.token_starts[-1]) == len(self.tokens)
+            and bool(np.all(np.diff(self.token_starts) >= 0))
+            and bool(np.all(np.diff(self.term_starts) >= 0))
+            and bool(np.all(np.diff(self.passage_starts) >= 0))
+            and _within(self.positions, passages)
+            and _within(self.passage_terms, terms)
+            and _within(self.tokens, terms)
+            and bool(np.all(np.isfinite(self.contributions)))
+        )
+        if not fits:
+            raise ValueError("index arrays do not fit together")
+
+
+def _within(numbers: npt.NDArray[np.int32], limit: int) -> bool:
+    return len(numbers) == 0 or (int(numbers.min()) >= 0 and int(numbers.max()) < limit)
+
+
+def count_terms(texts: Iterable[str]) -> TermCounts:
+    """Tokenize texts into stems (bot.text.terms, an empty text counting as EMPTY_TERM) and count them."""
+    term_numbers: dict[str, int] = {}
+    word_terms: dict[str, int] = {}  # word → term number, so each distinct word is stemmed once
+    surface: set[str] = set()
+    starts = array("q", [0])
+    terms = array("i")
+    token_starts = array("q", [0])
+    tokens = array("i")
+    frequencies = array("i")
+    lengths = array("q")
+    for text in texts:
+        found = words(text)
+        counts: dict[int, int] = {}
+        for word in found:
+            number = word_terms.get(word)
+            if number is None:
+                number = term_numbers.setdefault(stem(word), len(term_numbers))
+                word_terms[word] = number
+            counts[number] = counts.get(number, 0) + 1
+            tokens.append(number)
+        token_starts.append(len(tokens))
+        if not found:
+            counts = {term_numbers.setdefault(EMPTY_TERM, len(term_numbers)): 1}
+        surface.update(found)
+        terms.extend(counts.keys())
+        frequencies.extend(counts.values())
+        starts.append(len(terms))
+        lengths.append(max(len(found), 1))
+    return TermCounts(
+        vocabulary=tuple(term_numbers),
+        passage_starts=np.frombuffer(starts, dtype=np.int64),  # views of the arrays: no copies
+        passage_terms=np.frombuffer(terms, dtype=np.int32),
+        frequencies=np.frombuffer(frequencies, dtype=np.int32),
+        lengths=np.frombuffer(lengths, dtype=np.int64),
+        token_starts=np.frombuffer(token_starts, dtype=np.int64),
+        tokens=np.frombuffer(tokens, dtype=np.int32),
+        surface_words=frozenset(surface),
+    )
+
+
+def weigh_idf(document_frequencies: Sequence[int], passages: int) -> list[float]:
+    """Return each term's idf as rank-bm25's BM25Okapi computes it, then floored (IDF_FLOOR_*)."""
+    idf = []
+    total = 0.0
+    for frequency in document_frequencies:  # in order of first appearance, as rank-bm25 sums them
+        value = math.log(passages - frequency + 0.5) - math.log(frequency + 0.5)
+        idf.append(value)
+        total += value
+    average = total / len(idf)
+    negative = EPSILON * average
+    floor = max(IDF_FLOOR_SHARE * average, IDF_FLOOR_MIN)
+    floored = []
+    for value in idf:
+        if value < 0:
+            value = negative
+        floored.append(floor if value < floor else value)
+    return floored
+
+
+def weigh(counts: TermCounts) -> Postings:
+    """Turn term counts into postings of rank-bm25 BM25Okapi contributions (same formula, same order)."""
+    passages = len(counts.lengths)
+    terms = len(counts.vocabulary)
+    document_frequencies = np.bincount(counts.passage_terms, minlength=terms)
+    idf = np.array(weigh_idf(document_frequencies.tolist(), passages))
+    average_length = int(counts.lengths.sum()) / passages
+    # rank-bm25: idf * (q_freq * (k1 + 1) / (q_freq + k1 * (1 - b + b * doc_len / avgdl))); the same
+    # IEEE operations in the same order give the same values, computed per passage where they can be.
+    normalised = K1 * (1 - B + B * counts.lengths / average_length)
+    order = np.argsort(counts.passage_terms, kind="stable")  # term-major; passages stay ascending
+    owners = np.repeat(np.arange(passages, dtype=np.int32), np.diff(counts.passage_starts))
+    positions = owners[order]
+    del owners
+    term_of_posting = counts.passage_terms[order]
+    frequency = counts.frequencies[order]
+    del order
+    denominator = normalised[positions]
+    denominator += frequency
+    contributions = np.multiply(frequency, K1 + 1)
+    del frequency
+    contributions /= denominator
+    del denominator
+    contributions *= idf[term_of_posting]
+    del term_of_posting
+    term_starts = np.zeros(terms + 1, dtype=np.int64)
+    np.cumsum(document_frequencies, out=term_starts[1:])
+    return Postings(
+        vocabulary=counts.vocabulary,
+        term_starts=term_starts,
+        positions=positions,
+        contributions=contributions,
+        passage_starts=counts.passage_starts,
+        passage_terms=counts.passage_terms,
+        token_starts=counts.token_starts,
+        tokens=counts.tokens,
+    )
+
+
+def select(scores: npt.NDArray[np.float64], k: int) -> list[Hit]:
+    """Return the k best positive scores as hits, best first (ties: earlier position first)."""
+    if k <= 0:
+        return []
+    candidates = np.flatnonzero(scores > 0)
+    if len(candidates) > k:
+        values = scores[candidates]
+        threshold = np.partition(values, len(values) - k)[len(values) - k]
+        candidates = candidates[values >= threshold]  # the k best and anything tied with the k-th
+    values = scores[candidates]
+    order = np.lexsort((candidates, -values))[:k]
+    return [Hit(int(candidates[i]), float(values[i])) for i in order]
+
+
 class Index:
     """BM25 over the passages' stems, plus what the answer step needs to look words up."""
 
     def __init__(self, passages: Sequence[Passage]) -> None:
-        """Tokenize every passage and build rank-bm25's model; needs at least one passage."""
+        """Tokenize every passage and compute its postings; needs at least one passage."""
         if not passages:
             raise ValueError("an index needs at least one passage")
-        self.passages = tuple(passages)
-        tokenized = [terms(p.text) or ["\x00empty"] for p in self.passages]
-        self.term_sets = tuple(frozenset(t) for t in tokenized)
-        self.surface_words = frozenset(w for p in self.passages for w in words(p.text))
-        self.bm25 = BM25Okapi(tokenized)
-        floor = max(IDF_FLOOR_SHARE * self.bm25.average_idf, IDF_FLOOR_MIN)
-        for term, value in self.bm25.idf.items():
-            if value < floor:
-                self.bm25.idf[term] = floor
+        counts = count_terms(p.text for p in passages)
+        self._adopt(tuple(passages), weigh(counts), counts.surface_words)
+
+    @classmethod
+    def restore(cls, passages: Sequence[Passage], postings: Postings, surface_words: frozenset[str]) -> Index:
+        """Rebuild an index from saved postings (see bot.cache); raises ValueError if they don't fit."""
+        if not passages:
+            raise ValueError("an index needs at least one passage")
+        postings.check(len(passages))
+        index = cls.__new__(cls)
+        index._adopt(tuple(passages), postings, surface_words)
+        return index
+
+    def _adopt(self, passages: tuple[Passage, ...], postings: Postings, surface_words: frozenset[str]) -> None:
+        self.passages = passages
+        self.postings = postings
+        self.surface_words = surface_words
+        self.vocabulary = frozenset(postings.vocabulary)  # the stems that occur in some passage
+        self._term_numbers = {term: number for number, term in enumerate(postings.vocabulary)}
+        self._term_starts = postings.term_starts.tolist()
+        self._passage_starts = postings.passage_starts
 
     def __len__(self) -> int:
         return len(self.passages)
 
     def terms_of(self, position: int) -> frozenset[str]:
         """Return the set of stems of the passage at this position."""
-        return self.term_sets[position]
+        start, end = self._passage_starts[position], self._passage_starts[position + 1]
+        vocabulary = self.postings.vocabulary
+        return frozenset([vocabulary[t] for t in self.postings.passage_terms[start:end].tolist()])
 
-    @property
-    def vocabulary(self) -> frozenset[str]:
-        """The stems that occur in some passage."""
-        return frozenset(self.bm25.idf)
+    def tokens_of(self, position: int) -> list[str]:
+        """Return the stems of the passage at this position in text order, as bot.text.terms gives them."""
+        start, end = self.postings.token_starts[position], self.postings.token_starts[position + 1]
+        vocabulary = self.postings.vocabulary
+        return [vocabulary[t] for t in self.postings.tokens[start:end].tolist()]
 
-    def scores(self, weighted_terms: Mapping[str, float]) -> np.ndarray:
+    def scores(self, weighted_terms: Mapping[str, float]) -> npt.NDArray[np.float64]:
         """Return every passage's score: the weighted sum of rank-bm25's per-term scores."""
         total = np.zeros(len(self.passages))
         for term, weight in weighted_terms.items():
-            if term in self.bm25.idf:
-                total += weight * self.bm25.get_scores([term])
+            number = self._term_numbers.get(term)
+            if number is None:
+                continue
+            start, end = self._term_starts[number], self._term_starts[number + 1]
+            total[self.postings.positions[start:end]] += weight * self.postings.contributions[start:end]
         return total
 
     def search(self, weighted_terms: Mapping[str, float], k: int = 5) -> list[Hit]:
         """Return the k best passages with a positive score, best first (ties: earlier first)."""
-        scores = self.scores(weighted_terms)
-        order = np.lexsort((np.arange(len(scores)), -scores))[:k]
-        return [Hit(int(i), float(scores[i])) for i in order if scores[i] > 0]
+        return select(self.scores(weighted_terms), k)
