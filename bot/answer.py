@@ -51,9 +51,10 @@ class Knowledge:
     sorted_stems: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, corpus: Corpus, rarity: WordRarity) -> Knowledge:
-        """Split the corpus into passages and index them."""
-        index = Index(split_all(corpus.documents))
+    def build(cls, corpus: Corpus, rarity: WordRarity, index: Index | None = None) -> Knowledge:
+        """Split the corpus into passages and index them (or take the index bot.cache saved for it)."""
+        if index is None:
+            index = Index(split_all(corpus.documents))
         return cls(
             corpus=corpus,
             index=index,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answer import Answer, Knowledge, Settings, answer
-from bot.corpus import load_corpus
+from bot.cache import CACHE_FOLDER, build_knowledge
 from bot.errors import CorpusError
 from bot.text import WordRarity
 
@@ -47,9 +47,16 @@ class Library:
     assignment never shows them a half-built index; reloads themselves are serialised.
     """
 
-    def __init__(self, corpus_path: Path, settings: Settings, rarity: WordRarity | None = None) -> None:
-        """Load the corpus now; raises CorpusError if it cannot be used."""
+    def __init__(
+        self,
+        corpus_path: Path,
+        settings: Settings,
+        rarity: WordRarity | None = None,
+        cache_dir: Path | None = CACHE_FOLDER,
+    ) -> None:
+        """Load the corpus now, through the index cache in cache_dir; raises CorpusError if it cannot be used."""
         self.corpus_path = corpus_path
+        self.cache_dir = cache_dir
         self.settings = settings
         self.rarity = rarity or WordRarity.load()
         self.knowledge = self._build()
@@ -59,7 +66,7 @@ class Library:
         self._count_lock = threading.Lock()
 
     def _build(self) -> Knowledge:
-        return Knowledge.build(load_corpus(self.corpus_path), self.rarity)
+        return build_knowledge(self.corpus_path, self.rarity, self.cache_dir)
 
     @property
     def size(self) -> Size:

@@ -1,0 +1,203 @@
+"""The on-disk index cache: start-up and reload skip parsing and indexing a corpus that didn't change.
+
+The cache is two files, knowledge.npz (the index arrays, loaded with allow_pickle=False: no pickle
+is ever read) and knowledge.jsonl (the documents, passages and vocabulary, a JSON value a line), keyed by a digest of
+every file in the corpus folder and of the code that turns them into an index. Any change to
+either makes a different key and a rebuild; a cache file that is unreadable, from another key or
+inconsistent is ignored and replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from bot import __version__
+from bot.answer import Knowledge
+from bot.corpus import Corpus, Document, load_corpus
+from bot.index import Index, Postings
+from bot.passages import Passage
+from bot.synonyms import Synonyms
+from bot.text import WordRarity
+
+logger = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+# The default cache folder, relative to the corpus folder (which the corpus loader skips: it
+# ignores folders whose names start with a dot).
+CACHE_FOLDER = Path(".talksbot-cache")
+CACHE_FILE = "knowledge.npz"
+# The modules whose code decides what a corpus indexes to; editing one invalidates every cache.
+_INDEXING_MODULES = ("__init__.py", "cache.py", "corpus.py", "index.py", "passages.py", "synonyms.py", "text.py")
+_ARRAYS = ("term_starts", "positions", "contributions", "passage_starts", "passage_terms", "token_starts", "tokens")
+
+
+def fingerprint(folder: Path, cache_dir: Path = CACHE_FOLDER) -> str | None:
+    """Return a digest of every file under the corpus folder and of the indexing code.
+
+    Dot-named files and folders are left out, as the corpus loader leaves them out, and so is the
+    cache folder. Returns None (no caching) when the folder holds a symbolic link or cannot be
+    read: the full load then reports or handles whatever is odd.
+    """
+    digest = hashlib.sha256(f"talksbot-cache {CACHE_FORMAT} {__version__}\n".encode())
+    code = Path(__file__).resolve().parent
+    try:
+        for name in _INDEXING_MODULES:
+            digest.update(f"code {name}\n".encode() + (code / name).read_bytes())
+        for path in _corpus_files(folder, (folder / cache_dir).resolve()):
+            data = path.read_bytes()
+            digest.update(f"file {path.relative_to(folder).as_posix()} {len(data)}\n".encode() + data)
+    except (OSError, ValueError):
+        return None
+    return digest.hexdigest()
+
+
+def _corpus_files(folder: Path, skip: Path) -> list[Path]:
+    """Return the corpus folder's files in a stable order; raises ValueError on a link."""
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    found = []
+    for root, folders, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        folders[:] = sorted(f for f in folders if not f.startswith(".") and (here / f).resolve() != skip)
+        for name in folders + sorted(f for f in files if not f.startswith(".")):
+            path = here / name
+            if path.is_symlink():
+                raise ValueError(f"{path} is a symbolic link")
+            if name not in folders:
+                found.append(path)
+    return found
+
+
+def save_index(path: Path, key: str, corpus: Corpus, index: Index) -> None:
+    """Write the index arrays to `path` (.npz) and the corpus and passages beside it (.jsonl).
+
+    Each file is replaced atomically and both carry the key, so a reader that catches one new
+    and one old file sees two keys and rebuilds.
+    """
+    document_fields = [f.name for f in dataclasses.fields(Document)]
+    passage_fields = [f.name for f in dataclasses.fields(Passage)]
+    head = {
+        "format": CACHE_FORMAT,
+        "key": key,
+        "documents": len(corpus.documents),
+        "passages": len(index.passages),
+        "document_fields": document_fields,
+        "passage_fields": passage_fields,
+    }
+    lines: list[Any] = [
+        head,
+        [[list(source), [list(t) for t in targets]] for source, targets in corpus.synonyms.rules],
+        index.postings.vocabulary,
+        sorted(index.surface_words),
+    ]
+    arrays = {name: getattr(index.postings, name) for name in _ARRAYS}
+    arrays["key"] = np.frombuffer(key.encode(), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = itertools.chain(
+        lines,
+        ([getattr(d, name) for name in document_fields] for d in corpus.documents),
+        ([getattr(p, name) for name in passage_fields] for p in index.passages),
+    )
+    _replace(path.with_suffix(".jsonl"), lambda stream: _write_lines(stream, rows))
+    _replace(path, lambda stream: np.savez(stream, allow_pickle=False, **arrays))
+
+
+def load_index(path: Path, key: str) -> tuple[Corpus, Index] | None:
+    """Return the cached corpus and index if `path` and its .json hold a sound cache for this key, else None."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if "key" not in saved.files or saved["key"].tobytes() != key.encode():
+                return None
+            arrays = {name: saved[name] for name in _ARRAYS}
+        with path.with_suffix(".jsonl").open(encoding="utf-8") as stream:
+            head = json.loads(stream.readline())
+            if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT or head.get("key") != key:
+                return None
+            rules, vocabulary, surface_words = (json.loads(stream.readline()) for _ in range(3))
+            document_rows = [json.loads(stream.readline()) for _ in range(head["documents"])]
+            passage_rows = [json.loads(stream.readline()) for _ in range(head["passages"])]
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # any damage to a file (zip, npy header, JSON, UTF-8) means: rebuild
+        logger.warning("ignoring unreadable index cache %s: %s", path, exc)
+        return None
+    try:
+        synonyms = Synonyms(tuple((tuple(s), tuple(tuple(t) for t in ts)) for s, ts in rules))
+        documents = tuple(Document(**_fields(head["document_fields"], row)) for row in document_rows)
+        passages = tuple(Passage(**_fields(head["passage_fields"], row)) for row in passage_rows)
+        postings = Postings(vocabulary=tuple(vocabulary), **arrays)
+        index = Index.restore(passages, postings, frozenset(surface_words))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        logger.warning("ignoring inconsistent index cache %s: %s", path, exc)
+        return None
+    return Corpus(documents, synonyms), index
+
+
+def build_knowledge(folder: Path, rarity: WordRarity, cache_dir: Path | None = CACHE_FOLDER) -> Knowledge:
+    """Load the corpus folder and index it, through the cache in `cache_dir` (relative: to the folder).
+
+    With cache_dir None, or a corpus that cannot be fingerprinted, this is load_corpus and
+    Knowledge.build. Raises CorpusError as load_corpus does; a cache that cannot be written is
+    only logged.
+    """
+    started = time.perf_counter()
+    if cache_dir is None:
+        return Knowledge.build(load_corpus(folder), rarity)
+    key = fingerprint(folder, cache_dir)
+    path = folder / cache_dir / CACHE_FILE
+    if key is not None:
+        cached = load_index(path, key)
+        if cached is not None:
+            corpus, index = cached
+            knowledge = Knowledge.build(corpus, rarity, index)
+            logger.debug("loaded %d passages from the index cache in %.2fs", len(index), time.perf_counter() - started)
+            return knowledge
+    knowledge = Knowledge.build(load_corpus(folder), rarity)
+    logger.debug("indexed %d passages in %.2fs", len(knowledge.index), time.perf_counter() - started)
+    if key is not None and fingerprint(folder, cache_dir) == key:  # the corpus did not change while read
+        try:
+            save_index(path, key, knowledge.corpus, knowledge.index)
+        except OSError as exc:
+            logger.warning("cannot write the index cache %s: %s", path, exc)
+    return knowledge
+
+
+def _fields(names: list[str], row: list[Any]) -> dict[str, Any]:
+    """Return a saved row as keyword arguments; lists were tuples."""
+    if len(names) != len(row):
+        raise ValueError("a saved row does not match its fields")
+    return {name: tuple(value) if isinstance(value, list) else value for name, value in zip(names, row, strict=True)}
+
+
+def _write_lines(stream: BinaryIO, rows: Iterable[Any]) -> None:
+    """Write one JSON value per line, one at a time (no copy of the whole in memory)."""
+    writer = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
+    for row in rows:
+        writer.write(json.dumps(row, ensure_ascii=False) + "\n")
+    writer.flush()
+    writer.detach()
+
+
+def _replace(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write a file through a temporary one beside it, then move it into place."""
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

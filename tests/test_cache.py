@@ -1,0 +1,181 @@
+"""The on-disk index cache: reused when nothing changed, rebuilt on any change, never trusted blindly."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bot.cache
+from bot.answer import Settings
+from bot.cache import CACHE_FILE, CACHE_FOLDER, build_knowledge, fingerprint, load_index
+from bot.corpus import Corpus, load_corpus
+from bot.errors import CorpusError
+from bot.library import Library
+from bot.text import WordRarity
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "Who chaired the meeting?"
+
+
+@pytest.fixture(scope="module")
+def word_rarity() -> WordRarity:
+    return WordRarity.load()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A scratch copy of the shipped corpus, without any cache."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", folder, ignore=shutil.ignore_patterns(".*"))
+    return folder
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record every full corpus load that bot.cache makes (a cache miss)."""
+    calls: list[Path] = []
+
+    def counting(folder: Path) -> Corpus:
+        calls.append(folder)
+        return load_corpus(folder)
+
+    monkeypatch.setattr(bot.cache, "load_corpus", counting)
+    return calls
+
+
+def test_second_build_comes_from_the_cache_and_is_the_same(
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path]
+) -> None:
+    first = build_knowledge(corpus_copy, word_rarity)
+    assert (corpus_copy / CACHE_FOLDER / CACHE_FILE).is_file()
+    second = build_knowledge(corpus_copy, word_rarity)
+    assert len(loads) == 1
+    assert second.corpus == first.corpus
+    assert second.index.passages == first.index.passages
+    assert second.index.vocabulary == first.index.vocabulary
+    assert second.index.surface_words == first.index.surface_words
+    assert second.sorted_stems == first.sorted_stems
+    for name in ("term_starts", "positions", "contributions", "passage_starts", "passage_terms", "tokens"):
+        assert np.array_equal(getattr(second.index.postings, name), getattr(first.index.postings, name))
+    # The cache folder is invisible to the corpus loader.
+    assert load_corpus(corpus_copy) == first.corpus
+
+
+@pytest.mark.parametrize("change", ["edit article", "edit synonyms", "add article", "remove synonyms"])
+def test_any_change_to_the_corpus_rebuilds(
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path], change: str
+) -> None:
+    build_knowledge(corpus_copy, word_rarity)
+    article = next(corpus_copy.glob("*.md"))
+    if change == "edit article":
+        article.write_text(article.read_text(encoding="utf-8") + "\nZelenskyy was not in the room.\n", encoding="utf-8")
+    elif change == "edit synonyms":
+        with (corpus_copy / "synonyms.txt").open("a", encoding="utf-8") as stream:
+            stream.write("\nborscht => soup\n")
+    elif change == "add article":
+        text = article.read_text(encoding="utf-8").replace("url: https://", "url: https://copy.")
+        (corpus_copy / "sub").mkdir()
+        (corpus_copy / "sub" / "copy.md").write_text(text, encoding="utf-8")
+    else:
+        (corpus_copy / "synonyms.txt").unlink()
+    rebuilt = build_knowledge(corpus_copy, word_rarity)
+    assert len(loads) == 2
+    assert rebuilt.corpus == load_corpus(corpus_copy)
+    build_knowledge(corpus_copy, word_rarity)
+    assert len(loads) == 2  # and the rebuilt index was cached in turn
+
+
+def test_the_key_covers_the_code_and_format(corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = fingerprint(corpus_copy)
+    assert key is not None and fingerprint(corpus_copy) == key
+    monkeypatch.setattr(bot.cache, "CACHE_FORMAT", bot.cache.CACHE_FORMAT + 1)
+    assert fingerprint(corpus_copy) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(bot.cache, "_INDEXING_MODULES", (*bot.cache._INDEXING_MODULES, "library.py"))
+    assert fingerprint(corpus_copy) != key
+
+
+@pytest.mark.parametrize(
+    "damage", ["garbage", "truncated", "empty", "other key", "bad arrays", "pickled object", "bad json", "json gone"]
+)
+def test_a_damaged_cache_is_ignored_and_replaced(
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path], damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = build_knowledge(corpus_copy, word_rarity)
+    path = corpus_copy / CACHE_FOLDER / CACHE_FILE
+    record = path.with_suffix(".jsonl")
+    data = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"PK\x03\x04 not a zip at all")
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "bad json":
+        record.write_bytes(record.read_bytes()[:-100])
+    elif damage == "json gone":
+        record.unlink()
+    else:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {name: saved[name] for name in saved.files}
+        if damage == "other key":
+            arrays["key"] = np.frombuffer(b"0" * len(arrays["key"]), dtype=np.uint8)
+        elif damage == "bad arrays":
+            arrays["positions"] = arrays["positions"] + 1000
+        else:
+            arrays["positions"] = np.array([object()], dtype=object)
+        with path.open("wb") as stream:
+            np.savez(stream, allow_pickle=True, **arrays)
+    with caplog.at_level(logging.WARNING):
+        rebuilt = build_knowledge(corpus_copy, word_rarity)
+    assert len(loads) == 2
+    assert rebuilt.index.passages == good.index.passages
+    assert zipfile.is_zipfile(path) and load_index(path, fingerprint(corpus_copy) or "") is not None
+
+
+def test_an_unwritable_cache_only_logs(
+    corpus_copy: Path, word_rarity: WordRarity, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with caplog.at_level(logging.WARNING):
+        knowledge = build_knowledge(corpus_copy, word_rarity, blocker / "cache")
+    assert len(knowledge.index) > 0
+    assert "cannot write the index cache" in caplog.text
+
+
+def test_a_linked_file_is_never_cached(corpus_copy: Path, word_rarity: WordRarity, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("elsewhere")
+    (corpus_copy / "notes.txt").symlink_to(outside)
+    assert fingerprint(corpus_copy) is None
+    build_knowledge(corpus_copy, word_rarity)
+    assert not (corpus_copy / CACHE_FOLDER).exists()
+
+
+def test_library_uses_the_cache_and_reloads_changes(corpus_copy: Path, word_rarity: WordRarity) -> None:
+    library = Library(corpus_copy, Settings(), word_rarity)
+    assert (corpus_copy / CACHE_FOLDER / CACHE_FILE).is_file()
+    before = library.ask(QUESTION)
+    assert before.found
+    article = next(corpus_copy.glob("*.md"))
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("chaired the meeting", "presided over the meeting"), encoding="utf-8")
+    assert library.reload().ok
+    assert "presided over the meeting" in " ".join(p.text for p in library.knowledge.index.passages)
+    article.write_text("no front matter", encoding="utf-8")
+    result = library.reload()
+    assert not result.ok and library.ask(QUESTION).found
+    with pytest.raises(CorpusError):
+        Library(corpus_copy, Settings(), word_rarity)
+
+
+def test_no_cache_when_switched_off(corpus_copy: Path, word_rarity: WordRarity) -> None:
+    library = Library(corpus_copy, Settings(), word_rarity, cache_dir=None)
+    assert library.ask(QUESTION).found
+    assert not (corpus_copy / CACHE_FOLDER).exists()
