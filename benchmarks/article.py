@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import sys
 import time
 from dataclasses import dataclass, field
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from benchmarks.measure import ROOT, Latency, percentiles, time_cold
 from bot.config import load_config
+from bot.library import Library
 
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev-questions.yaml"
 COLD_QUESTION = "Who chaired the meeting?"
@@ -25,6 +28,7 @@ class ArticleResult:
     bare_import_s: float
     ask_rss_mb: float
     imports: list[tuple[str, float]] = field(default_factory=list)
+    profile: list[tuple[str, float]] = field(default_factory=list)  # (function, ms per answer), nested
 
     @property
     def cold_ratio(self) -> float:
@@ -54,7 +58,6 @@ def talksbot_command() -> list[str]:
 def measure_article(repeat: int = 20, cold_repeat: int = 7) -> ArticleResult:
     """Answer every dev question `repeat` times in-process; time `talksbot ask` against a bare import."""
     from benchmarks.measure import import_times
-    from bot.library import Library
 
     config = load_config(ROOT / "config.yaml")
     library = Library(config.corpus.path, config.answer)
@@ -68,10 +71,9 @@ def measure_article(repeat: int = 20, cold_repeat: int = 7) -> ArticleResult:
             started = clock()
             library.ask(question)
             samples.append(clock() - started)
-    cold, rss = time_cold(
-        [*talksbot_command(), "--config", str(ROOT / "config.yaml"), "ask", COLD_QUESTION], cold_repeat
-    )
-    bare, _ = time_cold([sys.executable, "-c", "import rank_bm25, yaml"], cold_repeat)
+    profile = profile_answers(library, questions)
+    ask = [*talksbot_command(), "--config", str(ROOT / "config.yaml"), "ask", COLD_QUESTION]
+    (cold, rss), (bare, _) = time_cold([ask, [sys.executable, "-c", "import rank_bm25, yaml"]], cold_repeat)
     return ArticleResult(
         questions=len(questions),
         source=source,
@@ -80,4 +82,21 @@ def measure_article(repeat: int = 20, cold_repeat: int = 7) -> ArticleResult:
         bare_import_s=bare,
         ask_rss_mb=rss,
         imports=import_times("bot.cli")[:8],
+        profile=profile,
     )
+
+
+def profile_answers(library: Library, questions: list[str], top: int = 6) -> list[tuple[str, float]]:
+    """Return the bot functions that take the most time per answer (cumulative, so nested), under cProfile."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for question in questions:
+        library.ask(question)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = []
+    for (filename, _, function), (_, _, _, cumulative, _) in stats.items():
+        module = Path(filename)
+        if module.parent.name == "bot" and function not in ("ask", "answer") and not function.startswith("<"):
+            rows.append((f"{module.stem}.{function}", 1000 * cumulative / len(questions)))
+    return sorted(rows, key=lambda row: -row[1])[:top]

@@ -69,29 +69,33 @@ def run_command(command: Sequence[str], timeout: float = 3600, stdin: str | None
     return Run(time.perf_counter() - started, process.returncode, out, err)
 
 
-def time_cold(command: Sequence[str], repeat: int) -> tuple[float, float]:
-    """Return the median wall time (s) and the peak RSS (MB) of a command run `repeat` times, after one warm-up."""
-    walls: list[float] = []
-    peaks: list[float] = []
+def time_cold(commands: Sequence[Sequence[str]], repeat: int) -> list[tuple[float, float]]:
+    """Return each command's median wall time (s) and peak RSS (MB) over `repeat` runs after a warm-up.
+
+    The commands take turns, run after run, so a noisy neighbour weighs on all of them alike.
+    """
+    walls: list[list[float]] = [[] for _ in commands]
+    peaks: list[float] = [0.0 for _ in commands]
     for attempt in range(repeat + 1):
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            list(command),
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=python_env(),
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
-        if attempt:
-            walls.append(elapsed)
-            peaks.append(usage.ru_maxrss / 1024)
-    return statistics.median(walls), max(peaks)
+        for n, command in enumerate(commands):
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                list(command),
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=python_env(),
+            )
+            _, status, usage = os.wait4(process.pid, 0)
+            elapsed = time.perf_counter() - started
+            process.returncode = os.waitstatus_to_exitcode(status)
+            if process.returncode != 0:
+                raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
+            if attempt:
+                walls[n].append(elapsed)
+                peaks[n] = max(peaks[n], usage.ru_maxrss / 1024)
+    return [(statistics.median(w), peak) for w, peak in zip(walls, peaks, strict=True)]
 
 
 def python_env() -> dict[str, str]:

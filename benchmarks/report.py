@@ -101,6 +101,9 @@ def article_table(article: ArticleResult) -> str:
     ]
     lines.append("")
     lines.append(f"Questions: {article.source}.")
+    if article.profile:
+        spent = ", ".join(f"{name} {ms:.2f}" for name, ms in article.profile)
+        lines.append(f"Where an answer's time goes (cProfile, cumulative ms per answer, nested): {spent}.")
     if article.imports:
         spent = ", ".join(f"{name} {ms:.0f} ms" for name, ms in article.imports)
         lines.append(f"Import time of `bot.cli` by package (python -X importtime, self time summed): {spent}.")
@@ -139,9 +142,11 @@ def archive_row(row: Row, reference: EngineResult | None) -> str:
 
 
 def stages_line(build: EngineResult) -> str:
-    """Return where talksbot's cold build spent its time."""
+    """Return where talksbot's cold build spent its time, and how much of it is text processing."""
     parts = ", ".join(f"{name} {seconds:.2f}" for name, seconds in build.stages.items())
-    return f"talksbot cold build of {build.passages:,} passages, seconds per stage: {parts}."
+    text = sum(seconds for name, seconds in build.stages.items() if name.split()[0] in ("load", "split", "tokenize"))
+    share = f" (reading, splitting and tokenizing text: {100 * text / build.build_s:.0f}%)" if build.build_s else ""
+    return f"talksbot cold build of {build.passages:,} passages, seconds per stage: {parts}{share}."
 
 
 def evaluate_targets(
@@ -263,8 +268,11 @@ def benchmarks_markdown(
         "",
         "Synthetic archives from `benchmarks/generate.py` (English words drawn by their real frequencies, "
         "passages of 60–120 words, questions of 3–8 content words), written in the corpus format and loaded "
-        "by the bot's own loader. Search is query terms → the 10 best passages; answer is the whole "
-        "`Library.ask` path. Each engine ran in its own process; RSS is that process's peak.",
+        "by the bot's own loader. Build is from the corpus files to ready to answer: every engine reads, "
+        "splits and tokenizes with the bot's own code, then builds its index; cache load is a restart of an "
+        "unchanged corpus. Search is query terms → the 10 best passages; answer is the whole `Library.ask` "
+        "path (analysis, retrieval, re-ranking, excerpt). Each engine ran in its own process; RSS is that "
+        "process's peak.",
         "",
         archive,
         "",

@@ -1,10 +1,10 @@
 """The on-disk index cache: start-up and reload skip parsing and indexing a corpus that didn't change.
 
 The cache is two files, knowledge.npz (the index arrays, loaded with allow_pickle=False: no pickle
-is ever read) and knowledge.jsonl (the documents, passages and vocabulary, a JSON value a line), keyed by a digest of
-every file in the corpus folder and of the code that turns them into an index. Any change to
-either makes a different key and a rebuild; a cache file that is unreadable, from another key or
-inconsistent is ignored and replaced.
+is ever read) and knowledge.jsonl (the documents, passages and vocabulary, a JSON value a line),
+keyed by a digest of every file in the corpus folder and of the code that turns them into an
+index. Any change to either makes a different key and a rebuild; a cache file that is unreadable,
+from another key or inconsistent is ignored and replaced.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import itertools
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -193,6 +192,8 @@ def _write_lines(stream: BinaryIO, rows: Iterable[Any]) -> None:
 
 def _replace(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write a file through a temporary one beside it, then move it into place."""
+    import tempfile  # only when writing: kept off the start-up path
+
     handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
