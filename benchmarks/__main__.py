@@ -48,7 +48,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out", help="where archives are generated")
     parser.add_argument("--repeat", type=int, default=20, help="passes over the article's questions")
-    parser.add_argument("--cold-repeat", type=int, default=7, help="runs of the cold-start commands")
+    parser.add_argument("--cold-repeat", type=int, default=11, help="runs of the cold-start commands")
     parser.add_argument("--no-references", action="store_true", help="skip rank-bm25 and bm25s")
     parser.add_argument("--no-article", action="store_true", help="skip the article section")
     parser.add_argument("--no-write", action="store_true", help="print only: no BENCHMARKS.md, no plot")

@@ -55,7 +55,7 @@ def talksbot_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
 
 
-def measure_article(repeat: int = 20, cold_repeat: int = 7) -> ArticleResult:
+def measure_article(repeat: int = 20, cold_repeat: int = 11) -> ArticleResult:
     """Answer every dev question `repeat` times in-process; time `talksbot ask` against a bare import."""
     from benchmarks.measure import import_times
 

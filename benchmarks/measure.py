@@ -99,8 +99,11 @@ def time_cold(commands: Sequence[Sequence[str]], repeat: int) -> list[tuple[floa
 
 
 def python_env() -> dict[str, str]:
-    """Return the environment for child Pythons: the repository importable, no stray warnings."""
+    """Return the environment for child Pythons: the repository importable, bytecode cached as after an install."""
     env = dict(os.environ)
+    # Installed packages carry compiled bytecode; a sandbox that forbids writing it would have the
+    # bot recompile its own modules at every start while its libraries do not.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env.setdefault("DISABLE_TQDM", "1")
     return env

@@ -94,7 +94,7 @@ def article_table(article: ArticleResult) -> str:
         "|---|---|",
         f"| answer latency p50 / p99 (in-process, {article.questions} questions × repeats) | "
         f"{_ms(article.answer.p50)} / {_ms(article.answer.p99)} ms |",
-        f'| cold start of `talksbot ask "…"` (median) | {article.cold_start_s * 1000:.0f} ms |',
+        f'| cold start of `talksbot ask "…"` (median, bytecode cached) | {article.cold_start_s * 1000:.0f} ms |',
         f'| bare `python -c "import rank_bm25, yaml"` (median) | {article.bare_import_s * 1000:.0f} ms |',
         f"| cold start ratio | {article.cold_ratio:.2f}× |",
         f"| peak RSS of `talksbot ask` | {article.ask_rss_mb:.0f} MB |",
