@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -64,7 +65,11 @@ def fingerprint(folder: Path, cache_dir: Path = CACHE_FOLDER) -> str | None:
 
 
 def _corpus_files(folder: Path, skip: Path) -> list[Path]:
-    """Return the corpus folder's files in a stable order; raises ValueError on a link."""
+    """Return the corpus folder's files in a stable order.
+
+    Raises ValueError on anything but plain folders and regular files (a link, a FIFO that would
+    block the read, a device): those are for the full load to report.
+    """
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder")
     found = []
@@ -73,10 +78,14 @@ def _corpus_files(folder: Path, skip: Path) -> list[Path]:
         folders[:] = sorted(f for f in folders if not f.startswith(".") and (here / f).resolve() != skip)
         for name in folders + sorted(f for f in files if not f.startswith(".")):
             path = here / name
-            if path.is_symlink():
-                raise ValueError(f"{path} is a symbolic link")
-            if name not in folders:
+            mode = path.lstat().st_mode
+            if name in folders:
+                if not stat.S_ISDIR(mode):
+                    raise ValueError(f"{path} is not a plain folder")
+            elif stat.S_ISREG(mode):
                 found.append(path)
+            else:
+                raise ValueError(f"{path} is not a regular file")
     return found
 
 
@@ -170,7 +179,7 @@ def build_knowledge(folder: Path, rarity: WordRarity, cache_dir: Path | None = C
         try:
             save_index(path, key, knowledge.corpus, knowledge.index)
         except OSError as exc:
-            logger.warning("cannot write the index cache %s: %s", path, exc)
+            logger.warning("cannot write the index cache %s (set corpus.cache to a writable folder): %s", path, exc)
     return knowledge
 
 

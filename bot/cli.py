@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         from bot.telegram_app import run_telegram
 
         return run_telegram(config)
-    library = Library(config.corpus.path, config.answer)
+    library = Library(config.corpus.path, config.answer, cache_dir=config.corpus.cache_dir)
     if args.command == "console":
         from bot.console import run_console
 

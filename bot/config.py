@@ -27,9 +27,15 @@ _SHORT_REPR.maxlist = _SHORT_REPR.maxdict = 5
 
 @dataclass(frozen=True)
 class CorpusConfig:
-    """Where the articles live."""
+    """Where the articles live, and where their index is cached."""
 
     path: Path = Path("corpus")
+    cache: str = ".talksbot-cache"  # relative: inside the corpus folder; "": no cache (see bot.cache)
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """The index cache folder as bot.library.Library takes it (None: no cache)."""
+        return Path(self.cache).expanduser() if self.cache.strip() else None
 
 
 @dataclass(frozen=True)

@@ -696,7 +696,7 @@ def run_telegram(config: Config) -> int:
     token = bot_token()
     secret = webhook_secret(config)
     redactor = install_redaction(token, secret)
-    library = Library(config.corpus.path, config.answer)
+    library = Library(config.corpus.path, config.answer, cache_dir=config.corpus.cache_dir)
     application = build_application(config, token, library)
     webhook = config.telegram.webhook
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -156,6 +157,12 @@ def test_a_linked_file_is_never_cached(corpus_copy: Path, word_rarity: WordRarit
     assert fingerprint(corpus_copy) is None
     build_knowledge(corpus_copy, word_rarity)
     assert not (corpus_copy / CACHE_FOLDER).exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_a_fifo_is_never_read_for_the_key(corpus_copy: Path) -> None:
+    os.mkfifo(corpus_copy / "pipe.md")
+    assert fingerprint(corpus_copy) is None  # and returns at once: reading a FIFO would block
 
 
 def test_library_uses_the_cache_and_reloads_changes(corpus_copy: Path, word_rarity: WordRarity) -> None:
