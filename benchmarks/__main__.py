@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.article import ArticleResult, measure_article
+from benchmarks.article import ArticleResult, load_questions, measure_article
 from benchmarks.engines import EngineResult, parse_result
 from benchmarks.generate import DEFAULT_SEED, write_archive
 from benchmarks.measure import ROOT, run_command
@@ -28,6 +28,7 @@ from benchmarks.report import (
     plot,
     stages_line,
     targets_table,
+    telegram_text,
 )
 from benchmarks.telegram import TelegramResult, measure_telegram
 
@@ -51,6 +52,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cold-repeat", type=int, default=11, help="runs of the cold-start commands")
     parser.add_argument("--no-references", action="store_true", help="skip rank-bm25 and bm25s")
     parser.add_argument("--no-article", action="store_true", help="skip the article section")
+    parser.add_argument(
+        "--telegram-updates", type=int, default=300, help="questions sent through the Bot API imitation"
+    )
+    parser.add_argument("--no-telegram", action="store_true", help="skip the Telegram section")
     parser.add_argument("--no-write", action="store_true", help="print only: no BENCHMARKS.md, no plot")
     return parser.parse_args(argv)
 
@@ -104,10 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += measured
         build_lines += [stages_line(r.build) for r in measured if r.build is not None]
     print("\n## Telegram path\n", flush=True)
-    telegram: TelegramResult | str = measure_telegram()
-    print(
-        telegram if isinstance(telegram, str) else f"{telegram.ratio:.2f}× the echo bot's per-update time", flush=True
-    )
+    telegram: TelegramResult | str = "skipped (--no-telegram)"
+    if not args.no_telegram:
+        telegram = measure_telegram(load_questions()[0], args.telegram_updates)
+    print(telegram if isinstance(telegram, str) else telegram_text(telegram), flush=True)
     targets = evaluate_targets(article, rows, telegram)
     print("\n## Targets\n\n" + targets_table(targets), flush=True)
     if not args.no_write:

@@ -280,7 +280,7 @@ def benchmarks_markdown(
         "",
         "## Telegram path",
         "",
-        telegram if isinstance(telegram, str) else _telegram_text(telegram),
+        telegram if isinstance(telegram, str) else telegram_text(telegram),
         "",
     ]
     if notes:
@@ -288,11 +288,15 @@ def benchmarks_markdown(
     return "\n".join(parts)
 
 
-def _telegram_text(telegram: TelegramResult | None) -> str:
+def telegram_text(telegram: TelegramResult | None) -> str:
+    """Return the Telegram section's figures as a sentence."""
     if telegram is None:
         return "Not measured in this run."
     return (
-        f"{telegram.updates} questions: {telegram.answers_per_s:.0f} answers/s; per update p50 / p99 "
-        f"{_ms(telegram.update.p50)} / {_ms(telegram.update.p99)} ms against the echo bot's "
-        f"{_ms(telegram.echo_update.p50)} / {_ms(telegram.echo_update.p99)} ms ({telegram.ratio:.2f}×)."
+        f"{telegram.updates} questions through the loopback Bot API imitation (tests/fake_bot_api.py), each bot "
+        f"in its own process. Per update, one question at a time, p50 / p99: talksbot "
+        f"{_ms(telegram.update.p50)} / {_ms(telegram.update.p99)} ms, a bare python-telegram-bot echo bot "
+        f"{_ms(telegram.echo_update.p50)} / {_ms(telegram.echo_update.p99)} ms ({telegram.ratio:.2f}× at p50). "
+        f"All at once: talksbot {telegram.answers_per_s:.0f} answers/s, the echo bot {telegram.echo_answers_per_s:.0f} "
+        "replies/s (sending limits lifted; in production `telegram.messages_per_second` caps both at 30/s)."
     )

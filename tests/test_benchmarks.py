@@ -43,6 +43,8 @@ def test_the_benchmark_runs_at_1k_passages(tmp_path: Path) -> None:
             "1",
             "--cold-repeat",
             "1",
+            "--telegram-updates",
+            "10",
             "--no-write",
             "--out",
             str(tmp_path),
@@ -60,4 +62,5 @@ def test_the_benchmark_runs_at_1k_passages(tmp_path: Path) -> None:
     assert "| cold start ratio |" in out
     assert "talksbot cold build of 1,000 passages" in out
     assert "## Telegram path" in out and "## Targets" in out
+    assert "10 questions through the loopback Bot API imitation" in out
     assert "| 1,000 | talksbot (postings) | failed" not in out
