@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.corpus import Corpus, Document
 from bot.excerpt import ELLIPSIS, shape_excerpt
-from bot.index import Index
+from bot.index import Index, select
 from bot.passages import split_all
 from bot.query import ABOUT_THE_ARTICLE, EXPANSION_WEIGHT, HARD_WANTS, UNKNOWN_DISCOUNT, Query, analyze, wants_met
-from bot.text import Speller, WordRarity, fold, stem, term_positions
+from bot.text import Speller, WordRarity, fold, stem
 
 PUBLISHER_LIMIT = 500  # the publisher's reprint limit, in characters of article text
 # How much the closeness of the matched words (see proximity) lifts a passage's score.
@@ -95,15 +95,14 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     if query.missing:
         return _refusal(question, knowledge, settings, "not-covered")
     scores = rank_scores(query, knowledge.index)
-    order = np.lexsort((np.arange(len(scores)), -scores))[: settings.candidates]
     ranked = []
-    for position in (int(i) for i in order if scores[i] > 0):
+    for position in (hit.position for hit in select(scores, settings.candidates)):
         passage = knowledge.index.passages[position]
         fits = wants_met(passage.text, query)
         if not fits and query.wants in HARD_WANTS:
             continue
         coverage = query.coverage(knowledge.index.terms_of(position))
-        closeness = 1.0 + PROXIMITY_WEIGHT * proximity(passage.text, query)
+        closeness = 1.0 + PROXIMITY_WEIGHT * proximity(knowledge.index.tokens_of(position), query)
         preference = 1.0 if fits else UNFIT_PENALTY
         ranked.append((float(scores[position]) * coverage * closeness * preference, coverage, position))
     ranked.sort(key=lambda item: (-item[0], item[2]))
@@ -125,13 +124,15 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     )
 
 
-def proximity(text: str, query: Query) -> float:
-    """Return how tightly the question's matched words sit together in a text, from 0 to 1.
+def proximity(tokens: Sequence[str], query: Query) -> float:
+    """Return how tightly the question's matched words sit together in a passage's terms, from 0 to 1.
 
     1 means the matched words are adjacent; a keyword question ("Fomin military rank") prefers
     the passage where its words stand side by side.
     """
-    where = term_positions(text)
+    where: dict[str, list[int]] = {}
+    for i, term in enumerate(tokens):
+        where.setdefault(term, []).append(i)
     positions: list[list[int]] = []
     for qw in query.words:
         spots = sorted(i for s in qw.stems for i in where.get(s, ()))

@@ -13,6 +13,8 @@ from bot.errors import CorpusError, CorpusProblems, ImportPageError
 from bot.synonyms import Synonyms
 
 SYNONYMS_FILE = "synonyms.txt"
+# libyaml's C loader where PyYAML has it (twice as fast on a large archive); both are safe loaders.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 5 * 1024 * 1024
 REQUIRED_KEYS = ("title", "url", "publisher", "published")
 OPTIONAL_KEYS = ("questions",)
@@ -52,7 +54,7 @@ def parse_document(text: str, doc_id: str, source: str) -> Document:
     if match is None:
         raise CorpusError(source, "no front matter: the file must start with '---', YAML, '---'")
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = yaml.load(match.group(1), Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""

@@ -82,9 +82,7 @@ def split_all(documents: Iterable[Document]) -> list[Passage]:
 
 
 def _is_complete(text: str) -> bool:
-    opened = len(_OPEN_QUOTES.findall(text))
-    closed = len(_CLOSE_QUOTES.findall(text))
-    if opened > closed:
+    if ('"' in text or "“" in text) and len(_OPEN_QUOTES.findall(text)) > len(_CLOSE_QUOTES.findall(text)):
         return False
     tail = text.rstrip("\"'”’)] ")
     if not tail:

@@ -144,15 +144,6 @@ def cached_terms(text: str) -> tuple[str, ...]:
     return tuple(terms(text))
 
 
-@lru_cache(maxsize=8192)
-def term_positions(text: str) -> Mapping[str, tuple[int, ...]]:
-    """Return each term of a text with the positions it stands at, remembered like cached_terms."""
-    positions: dict[str, list[int]] = {}
-    for i, term in enumerate(cached_terms(text)):
-        positions.setdefault(term, []).append(i)
-    return {term: tuple(spots) for term, spots in positions.items()}
-
-
 @dataclass(frozen=True)
 class WordRarity:
     """How surprising a word is in everyday English, from a Zipf-frequency table.
