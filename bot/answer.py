@@ -102,7 +102,7 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
         if not fits and query.wants in HARD_WANTS:
             continue
         coverage = query.coverage(knowledge.index.terms_of(position))
-        closeness = 1.0 + PROXIMITY_WEIGHT * proximity(knowledge.index.tokens_of(position), query)
+        closeness = 1.0 + PROXIMITY_WEIGHT * proximity(knowledge.index.positions_of(position), query)
         preference = 1.0 if fits else UNFIT_PENALTY
         ranked.append((float(scores[position]) * coverage * closeness * preference, coverage, position))
     ranked.sort(key=lambda item: (-item[0], item[2]))
@@ -124,15 +124,13 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     )
 
 
-def proximity(tokens: Sequence[str], query: Query) -> float:
-    """Return how tightly the question's matched words sit together in a passage's terms, from 0 to 1.
+def proximity(where: Mapping[str, Sequence[int]], query: Query) -> float:
+    """Return how tightly the question's matched words sit together in a passage, from 0 to 1.
 
-    1 means the matched words are adjacent; a keyword question ("Fomin military rank") prefers
-    the passage where its words stand side by side.
+    `where` maps each of the passage's terms to its positions. 1 means the matched words are
+    adjacent; a keyword question ("Fomin military rank") prefers the passage where its words
+    stand side by side.
     """
-    where: dict[str, list[int]] = {}
-    for i, term in enumerate(tokens):
-        where.setdefault(term, []).append(i)
     positions: list[list[int]] = []
     for qw in query.words:
         spots = sorted(i for s in qw.stems for i in where.get(s, ()))

@@ -9,6 +9,7 @@ only the rows of its terms. tests/test_index.py holds the scores to rank-bm25's 
 
 from __future__ import annotations
 
+import functools
 import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
@@ -238,6 +239,8 @@ class Index:
         self._term_numbers = {term: number for number, term in enumerate(postings.vocabulary)}
         self._term_starts = postings.term_starts.tolist()
         self._passage_starts = postings.passage_starts
+        # Candidates recur from question to question; remember where their terms stand.
+        self.positions_of = functools.lru_cache(maxsize=4096)(self._positions_of)
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -247,6 +250,13 @@ class Index:
         start, end = self._passage_starts[position], self._passage_starts[position + 1]
         vocabulary = self.postings.vocabulary
         return frozenset([vocabulary[t] for t in self.postings.passage_terms[start:end].tolist()])
+
+    def _positions_of(self, position: int) -> Mapping[str, tuple[int, ...]]:
+        """Return each stem of the passage at this position with the places it stands at."""
+        where: dict[str, list[int]] = {}
+        for i, term in enumerate(self.tokens_of(position)):
+            where.setdefault(term, []).append(i)
+        return {term: tuple(spots) for term, spots in where.items()}
 
     def tokens_of(self, position: int) -> list[str]:
         """Return the stems of the passage at this position in text order, as bot.text.terms gives them."""

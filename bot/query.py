@@ -6,6 +6,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.passages import split_sentences
@@ -225,11 +226,18 @@ def wants_met(text: str, query: Query) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
+def _plain_tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return a text's lower-case words with their punctuation stripped, and their stems."""
+    tokens = tuple(t.strip(".,;:!?\"'()“”‘’").casefold() for t in fold(text).split())
+    return tokens, tuple(stem(t.removesuffix("'s")) for t in tokens)
+
+
 def _names_a_role(text: str, query: Query) -> bool:
     """Check a question word (a name) stands next to a title: "NATO Secretary-General Jens Stoltenberg"."""
-    tokens = [t.strip(".,;:!?\"'()“”‘’").casefold() for t in fold(text).split()]
-    for i, token in enumerate(tokens):
-        if not any(stem(token.removesuffix("'s")) in qw.stems for qw in query.words):
+    tokens, stems = _plain_tokens(text)
+    for i, token_stem in enumerate(stems):
+        if not any(token_stem in qw.stems for qw in query.words):
             continue
         nearby = tokens[max(0, i - 4) : i] + tokens[i + 1 : i + 4]
         if any(part in _ROLE_WORDS for word in nearby for part in word.split("-")):
