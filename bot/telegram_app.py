@@ -211,9 +211,9 @@ async def _answer_question(context: Context, message: Message, question: str, *,
     """Answer a question in the message's chat as a reply to it, with buttons; log one line."""
     state = _state(context)
     started = time.perf_counter()
-    # "typing…" goes out beside the search, and the answer does not wait for Telegram to confirm it.
-    typing = asyncio.create_task(_typing(message))
-    result = await asyncio.to_thread(state.library.ask, question)
+    # "typing…" goes out beside the search; the answer follows once Telegram has it, so the
+    # indicator can never arrive after the answer and linger on an answered chat.
+    _, result = await asyncio.gather(_typing(message), asyncio.to_thread(state.library.ask, question))
     asked = Asked(question, message.chat.type, suggestions=result.suggestions, shown=shown)
     if result.found:
         asked.passages[0] = result.passage_id
@@ -232,7 +232,6 @@ async def _answer_question(context: Context, message: Message, question: str, *,
             result.found,
             "" if sent else " reply=failed",
         )
-        await typing
 
 
 async def private_text(update: Update, context: Context) -> None:
