@@ -227,6 +227,7 @@ class FakeBotAPI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave at once, as from a real server
 
             def setup(self) -> None:
                 super().setup()
