@@ -227,17 +227,20 @@ def wants_met(text: str, query: Query) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _plain_tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return a text's lower-case words with their punctuation stripped, and their stems."""
-    tokens = tuple(t.strip(".,;:!?\"'()“”‘’").casefold() for t in fold(text).split())
-    return tokens, tuple(stem(t.removesuffix("'s")) for t in tokens)
+def _plain_tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[bool, ...]]:
+    """Return a text's lower-case words with their punctuation stripped, their stems, and which
+    were written with a capital (names)."""
+    raw = [t.strip(".,;:!?\"'()“”‘’") for t in fold(text).split()]
+    tokens = tuple(t.casefold() for t in raw)
+    names = tuple(bool(t) and t[0].isupper() for t in raw)
+    return tokens, tuple(stem(t.removesuffix("'s")) for t in tokens), names
 
 
 def _names_a_role(text: str, query: Query) -> bool:
-    """Check a question word (a name) stands next to a title: "NATO Secretary-General Jens Stoltenberg"."""
-    tokens, stems = _plain_tokens(text)
+    """Check a name the question asks about stands next to a title: "NATO Secretary-General Jens Stoltenberg"."""
+    tokens, stems, names = _plain_tokens(text)
     for i, token_stem in enumerate(stems):
-        if not any(token_stem in qw.stems for qw in query.words):
+        if not names[i] or not any(token_stem in qw.stems for qw in query.words):
             continue
         nearby = tokens[max(0, i - 4) : i] + tokens[i + 1 : i + 4]
         if any(part in _ROLE_WORDS for word in nearby for part in word.split("-")):
