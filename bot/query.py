@@ -99,16 +99,6 @@ class Query:
     missing: tuple[str, ...] = ()  # specific words (names, rare terms) that no passage has
     unknown_discount: float = UNKNOWN_DISCOUNT
 
-    def bm25_terms(self) -> dict[str, float]:
-        """Return stem → weight for ranking: typed words 1, synonym expansions less."""
-        weights: dict[str, float] = {}
-        for qw in self.words:
-            own = stem(qw.word)
-            for s in qw.stems:
-                w = 1.0 if s == own else EXPANSION_WEIGHT
-                weights[s] = max(weights.get(s, 0.0), w)
-        return weights
-
     def coverage(self, stems: frozenset[str]) -> float:
         """Return the weighted share of the question's words found among these stems.
 
