@@ -1,68 +1,29 @@
-"""From a question to an answer: ranking, the refusal and the reply's parts (pure)."""
+"""From a question to an answer: BM25 candidates, the learned second stage, the refusal and the reply's parts (pure).
+
+The first stage ranks passages with rank-bm25's BM25Okapi scores and hands the best
+`Settings.candidates` to the second: the learned ranker (bot.model) scores each candidate from
+general features (bot.features), and the answerability model decides whether the best one
+answers at all, or whether the article does not cover the question.
+"""
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from bot.corpus import Corpus, Document
+from bot.corpus import Document
 from bot.excerpt import ELLIPSIS, shape_excerpt
+from bot.features import Similarity, describe_pairs, describe_question
 from bot.index import Index, select
-from bot.passages import split_all
-from bot.query import ABOUT_THE_ARTICLE, EXPANSION_WEIGHT, HARD_WANTS, UNKNOWN_DISCOUNT, Query, analyze, wants_met
-from bot.text import Speller, WordRarity, fold, stem
+from bot.knowledge import Knowledge, Settings, sentences_of
+from bot.model import ModelError
+from bot.query import ABOUT_THE_ARTICLE, EXPANSION_WEIGHT, Query, analyze
+from bot.text import cached_terms, fold, stem
 
-PUBLISHER_LIMIT = 500  # the publisher's reprint limit, in characters of article text
-# How much the closeness of the matched words (see proximity) lifts a passage's score.
-PROXIMITY_WEIGHT = 0.5
-# Score share kept by a passage that lacks a preferred kind of answer (a role for "Who is X?").
-UNFIT_PENALTY = 0.5
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How answers are shaped; see config.yaml's `answer` section."""
-
-    excerpt_chars: int = PUBLISHER_LIMIT
-    # The refusal threshold on question coverage. Calibrated, not guessed: `talksbot eval
-    # QUESTIONS --calibrate` sweeps it from 0 to 1 over a question file. Over the 45 dev
-    # questions and our 83 held-out ones (tests/data/extra-questions.yaml) the best plateau is
-    # 0.40-0.45 (0.00-0.35 scores one less: an off-topic question answered; 0.50 and up refuse
-    # real answers fast). Most refusals come from missing specific words and answer types.
-    min_coverage: float = 0.4
-    unknown_discount: float = UNKNOWN_DISCOUNT
-    candidates: int = 10
-    suggestions: int = 3
-    max_question_chars: int = 1000
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    """Everything needed to answer, built from one corpus; never changed once built."""
-
-    corpus: Corpus
-    index: Index
-    speller: Speller
-    rarity: WordRarity
-    documents: Mapping[str, Document] = field(default_factory=dict)
-    sorted_stems: tuple[str, ...] = ()
-
-    @classmethod
-    def build(cls, corpus: Corpus, rarity: WordRarity, index: Index | None = None) -> Knowledge:
-        """Split the corpus into passages and index them (or take the index bot.cache saved for it)."""
-        if index is None:
-            index = Index(split_all(corpus.documents))
-        return cls(
-            corpus=corpus,
-            index=index,
-            speller=Speller.build(index.surface_words, rarity),
-            rarity=rarity,
-            documents={d.doc_id: d for d in corpus.documents},
-            sorted_stems=tuple(sorted(index.vocabulary)),
-        )
+# "Another passage" offers a further candidate only while the ranker still gives it this chance.
+MIN_ALTERNATIVE = 0.1
 
 
 @dataclass(frozen=True)
@@ -75,11 +36,45 @@ class Answer:
     highlight: tuple[int, int] = (0, 0)  # the best-matching sentence, as a span of excerpt
     document: Document | None = None
     passage_id: str = ""
-    score: float = 0.0
+    score: float = 0.0  # the answerability model's confidence that the article answers
     coverage: float = 0.0
-    reason: str = ""  # when not found: "empty", "too-long", "not-covered"
+    reason: str = ""  # when not found: "empty", "too-long", "not-covered", "no-more"
     suggestions: tuple[str, ...] = ()
     rank: int = 0  # 0 for the best passage, 1 for the next ("Another passage"), ...
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A question's first-stage candidates and their features, as the second stage sees them."""
+
+    query: Query
+    positions: tuple[int, ...]  # passages, best BM25 score first
+    pairs: npt.NDArray[np.float64]  # one row of bot.features.PAIR_FEATURES per candidate
+    bm25_best: float
+    semantic: bool  # whether the semantic features were computed
+    sentence_similarity: tuple[npt.NDArray[np.float64], ...] = ()  # per candidate, each sentence's
+
+
+def consider(clean: str, knowledge: Knowledge, settings: Settings) -> Candidates:
+    """Analyse a folded question and describe its BM25 candidates (none when no word matches)."""
+    query = analyze(clean, knowledge)
+    index = knowledge.index
+    scores = rank_scores(query, index) if query.words else np.zeros(len(index))
+    positions = tuple(hit.position for hit in select(scores, settings.candidates))
+    passages = [index.passages[p] for p in positions]
+    sentence_texts = [sentences_of(p.text) for p in passages]
+    similarity, per_sentence = _similarity(clean, positions, knowledge)
+    pairs = describe_pairs(
+        query,
+        passages,
+        [float(scores[p]) for p in positions],
+        [index.positions_of(p) for p in positions],
+        [knowledge.document_terms[p.doc_id] for p in passages],
+        [[frozenset(cached_terms(s)) for s in texts] for texts in sentence_texts],
+        similarity,
+    )
+    best = float(scores[positions[0]]) if positions else 0.0
+    return Candidates(query, positions, pairs, best, similarity is not None, per_sentence)
 
 
 def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 0) -> Answer:
@@ -87,30 +82,29 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     clean = fold(question)
     if len(clean) > settings.max_question_chars:
         return _refusal(question, knowledge, settings, "too-long")
-    query = analyze(clean, knowledge, settings.unknown_discount)
+    candidates = consider(clean, knowledge, settings)
+    query = candidates.query
     if not query.words:
         return _refusal(question, knowledge, settings, "empty")
     if all(stem(qw.word) in ABOUT_THE_ARTICLE for qw in query.words):
         return _headline(question, knowledge, settings, rank)
-    if query.missing:
+    if not candidates.positions:
         return _refusal(question, knowledge, settings, "not-covered")
-    scores = rank_scores(query, knowledge.index)
-    ranked = []
-    for position in (hit.position for hit in select(scores, settings.candidates)):
-        passage = knowledge.index.passages[position]
-        fits = wants_met(passage.text, query)
-        if not fits and query.wants in HARD_WANTS:
-            continue
-        coverage = query.coverage(knowledge.index.terms_of(position))
-        closeness = 1.0 + PROXIMITY_WEIGHT * proximity(knowledge.index.positions_of(position), query)
-        preference = 1.0 if fits else UNFIT_PENALTY
-        ranked.append((float(scores[position]) * coverage * closeness * preference, coverage, position))
-    ranked.sort(key=lambda item: (-item[0], item[2]))
-    if rank >= len(ranked) or ranked[rank][1] < settings.min_coverage:
-        return _refusal(question, knowledge, settings, "not-covered" if rank == 0 else "no-more")
-    combined, coverage, position = ranked[rank]
-    passage = knowledge.index.passages[position]
-    excerpt, highlight = shape_excerpt(passage.text, query, settings.excerpt_chars)
+    if knowledge.model is None:
+        raise ModelError("no learned model is loaded")
+    stage = knowledge.model.stage(candidates.semantic)
+    ranking = stage.ranker.probabilities(candidates.pairs)
+    features = describe_question(query, candidates.pairs, ranking, knowledge.rarity, candidates.bm25_best)
+    confidence = float(stage.answerable.probabilities(features[None, :])[0])
+    if confidence < stage.threshold:
+        return _refusal(question, knowledge, settings, "not-covered")
+    order = np.argsort(-ranking, kind="stable")
+    if rank >= len(order) or (rank > 0 and ranking[order[rank]] < MIN_ALTERNATIVE):
+        return _refusal(question, knowledge, settings, "no-more")
+    chosen = int(order[rank])
+    passage = knowledge.index.passages[candidates.positions[chosen]]
+    preferred = candidates.sentence_similarity[chosen].tolist() if candidates.sentence_similarity else None
+    excerpt, highlight = shape_excerpt(passage.text, query, settings.excerpt_chars, preferred)
     return Answer(
         question=question,
         found=True,
@@ -118,40 +112,26 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
         highlight=highlight,
         document=knowledge.documents[passage.doc_id],
         passage_id=passage.passage_id,
-        score=round(combined, 4),
-        coverage=round(coverage, 4),
+        score=round(confidence, 4),
+        coverage=round(float(candidates.pairs[chosen, 3]), 4),
         rank=rank,
     )
 
 
-def proximity(where: Mapping[str, Sequence[int]], query: Query) -> float:
-    """Return how tightly the question's matched words sit together in a passage, from 0 to 1.
-
-    `where` maps each of the passage's terms to its positions. 1 means the matched words are
-    adjacent; a keyword question ("Fomin military rank") prefers the passage where its words
-    stand side by side.
-    """
-    positions: list[list[int]] = []
-    for qw in query.words:
-        spots = sorted(i for s in qw.stems for i in where.get(s, ()))
-        if spots:
-            positions.append(spots)
-    if len(positions) < 2:
-        return 0.0
-    # The smallest window holding one occurrence of every matched word (a k-way merge).
-    heap = [(spots[0], n, 0) for n, spots in enumerate(positions)]
-    heapq.heapify(heap)
-    right = max(spots[0] for spots in positions)
-    best = right - heap[0][0]
-    while True:
-        left, n, at = heapq.heappop(heap)
-        best = min(best, right - left)
-        if at + 1 == len(positions[n]):
-            break
-        nxt = positions[n][at + 1]
-        right = max(right, nxt)
-        heapq.heappush(heap, (nxt, n, at + 1))
-    return (len(positions) - 1) / max(best, 1)
+def _similarity(
+    clean: str, positions: tuple[int, ...], knowledge: Knowledge
+) -> tuple[Similarity | None, tuple[npt.NDArray[np.float64], ...]]:
+    """Return the candidates' semantic similarity to the question, or None without the model."""
+    vectors, encoder = knowledge.vectors, knowledge.encoder
+    if vectors is None or encoder is None or not positions:
+        return None, ()
+    question = encoder.embed([clean])[0].astype(np.float64)
+    chosen = np.array(positions)
+    passage = vectors.passages[chosen].astype(np.float64) @ question
+    starts = vectors.sentence_starts
+    per_sentence = tuple(vectors.sentences[starts[p] : starts[p + 1]].astype(np.float64) @ question for p in positions)
+    sentence = np.array([float(s.max()) if len(s) else 0.0 for s in per_sentence])
+    return Similarity(passage, sentence), per_sentence
 
 
 def rank_scores(query: Query, index: Index) -> np.ndarray:

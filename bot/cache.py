@@ -25,33 +25,39 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from bot import __version__
-from bot.answer import Knowledge
 from bot.corpus import Corpus, Document, load_corpus
 from bot.index import Index, Postings
-from bot.passages import Passage
+from bot.knowledge import Knowledge, Vectors, embed_passages
+from bot.model import Model
+from bot.passages import Passage, split_all
+from bot.semantic import Encoder
 from bot.synonyms import Synonyms
 from bot.text import WordRarity
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 # The default cache folder, relative to the corpus folder (which the corpus loader skips: it
 # ignores folders whose names start with a dot).
 CACHE_FOLDER = Path(".talksbot-cache")
 CACHE_FILE = "knowledge.npz"
 # The modules whose code decides what a corpus indexes to; editing one invalidates every cache.
-_INDEXING_MODULES = ("__init__.py", "cache.py", "corpus.py", "index.py", "passages.py", "synonyms.py", "text.py")
+_INDEXING_MODULES = (
+    "__init__.py", "cache.py", "corpus.py", "index.py", "knowledge.py", "passages.py", "semantic.py", "synonyms.py",
+    "text.py",
+)
 _ARRAYS = ("term_starts", "positions", "contributions", "passage_starts", "passage_terms", "token_starts", "tokens")
+_VECTORS = ("passages", "sentences", "sentence_starts")
 
 
-def fingerprint(folder: Path, cache_dir: Path = CACHE_FOLDER) -> str | None:
+def fingerprint(folder: Path, cache_dir: Path = CACHE_FOLDER, salt: str = "") -> str | None:
     """Return a digest of every file under the corpus folder and of the indexing code.
 
     Dot-named files and folders are left out, as the corpus loader leaves them out, and so is the
     cache folder. Returns None (no caching) when the folder holds a symbolic link or cannot be
     read: the full load then reports or handles whatever is odd.
     """
-    digest = hashlib.sha256(f"talksbot-cache {CACHE_FORMAT} {__version__}\n".encode())
+    digest = hashlib.sha256(f"talksbot-cache {CACHE_FORMAT} {__version__} {salt}\n".encode())
     code = Path(__file__).resolve().parent
     try:
         for name in _INDEXING_MODULES:
@@ -89,7 +95,7 @@ def _corpus_files(folder: Path, skip: Path) -> list[Path]:
     return found
 
 
-def save_index(path: Path, key: str, corpus: Corpus, index: Index) -> None:
+def save_index(path: Path, key: str, corpus: Corpus, index: Index, vectors: Vectors | None = None) -> None:
     """Write the index arrays to `path` (.npz) and the corpus and passages beside it (.jsonl).
 
     Each file is replaced atomically and both carry the key, so a reader that catches one new
@@ -104,6 +110,7 @@ def save_index(path: Path, key: str, corpus: Corpus, index: Index) -> None:
         "passages": len(index.passages),
         "document_fields": document_fields,
         "passage_fields": passage_fields,
+        "vectors": vectors.fingerprint if vectors is not None else "",
     }
     lines: list[Any] = [
         head,
@@ -113,6 +120,8 @@ def save_index(path: Path, key: str, corpus: Corpus, index: Index) -> None:
     ]
     arrays = {name: getattr(index.postings, name) for name in _ARRAYS}
     arrays["key"] = np.frombuffer(key.encode(), dtype=np.uint8)
+    if vectors is not None:
+        arrays.update({f"vectors_{name}": getattr(vectors, name) for name in _VECTORS})
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = itertools.chain(
         lines,
@@ -123,13 +132,14 @@ def save_index(path: Path, key: str, corpus: Corpus, index: Index) -> None:
     _replace(path, lambda stream: np.savez(stream, allow_pickle=False, **arrays))
 
 
-def load_index(path: Path, key: str) -> tuple[Corpus, Index] | None:
+def load_index(path: Path, key: str) -> tuple[Corpus, Index, Vectors | None] | None:
     """Return the cached corpus and index if `path` and its .json hold a sound cache for this key, else None."""
     try:
         with np.load(path, allow_pickle=False) as saved:
             if "key" not in saved.files or saved["key"].tobytes() != key.encode():
                 return None
             arrays = {name: saved[name] for name in _ARRAYS}
+            saved_vectors = {name: saved[f"vectors_{name}"] for name in _VECTORS if f"vectors_{name}" in saved.files}
         with path.with_suffix(".jsonl").open(encoding="utf-8") as stream:
             head = json.loads(stream.readline())
             if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT or head.get("key") != key:
@@ -148,36 +158,49 @@ def load_index(path: Path, key: str) -> tuple[Corpus, Index] | None:
         passages = tuple(Passage(**_fields(head["passage_fields"], row)) for row in passage_rows)
         postings = Postings(vocabulary=tuple(vocabulary), **arrays)
         index = Index.restore(passages, postings, frozenset(surface_words))
+        vectors = None
+        if len(saved_vectors) == len(_VECTORS):
+            vectors = Vectors(fingerprint=str(head.get("vectors", "")), **saved_vectors)
+            if len(vectors.passages) != len(passages) or len(vectors.sentence_starts) != len(passages) + 1:
+                raise ValueError("the saved embeddings do not fit the passages")
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         logger.warning("ignoring inconsistent index cache %s: %s", path, exc)
         return None
-    return Corpus(documents, synonyms), index
+    return Corpus(documents, synonyms), index, vectors
 
 
-def build_knowledge(folder: Path, rarity: WordRarity, cache_dir: Path | None = CACHE_FOLDER) -> Knowledge:
-    """Load the corpus folder and index it, through the cache in `cache_dir` (relative: to the folder).
+def build_knowledge(
+    folder: Path,
+    rarity: WordRarity,
+    cache_dir: Path | None = CACHE_FOLDER,
+    model: Model | None = None,
+    encoder: Encoder | None = None,
+) -> Knowledge:
+    """Load the corpus folder, index it and embed its passages, through the cache in `cache_dir`.
 
-    With cache_dir None, or a corpus that cannot be fingerprinted, this is load_corpus and
-    Knowledge.build. Raises CorpusError as load_corpus does; a cache that cannot be written is
-    only logged.
+    `cache_dir` is relative to the folder (or absolute). With cache_dir None, or a corpus that
+    cannot be fingerprinted, nothing is cached. Passages are embedded only with an encoder.
+    Raises CorpusError as load_corpus does; a cache that cannot be written is only logged.
     """
     started = time.perf_counter()
-    if cache_dir is None:
-        return Knowledge.build(load_corpus(folder), rarity)
-    key = fingerprint(folder, cache_dir)
-    path = folder / cache_dir / CACHE_FILE
-    if key is not None:
+    salt = encoder.fingerprint if encoder is not None else ""
+    key = fingerprint(folder, cache_dir, salt) if cache_dir is not None else None
+    path = folder / cache_dir / CACHE_FILE if cache_dir is not None else None
+    if key is not None and path is not None:
         cached = load_index(path, key)
-        if cached is not None:
-            corpus, index = cached
-            knowledge = Knowledge.build(corpus, rarity, index)
+        if cached is not None and (encoder is None or cached[2] is not None):
+            corpus, index, vectors = cached
+            knowledge = Knowledge.build(corpus, rarity, model, index, vectors if encoder else None, encoder)
             logger.debug("loaded %d passages from the index cache in %.2fs", len(index), time.perf_counter() - started)
             return knowledge
-    knowledge = Knowledge.build(load_corpus(folder), rarity)
+    corpus = load_corpus(folder)
+    index = Index(split_all(corpus.documents))
+    vectors = embed_passages(index.passages, encoder) if encoder is not None else None
+    knowledge = Knowledge.build(corpus, rarity, model, index, vectors, encoder)
     logger.debug("indexed %d passages in %.2fs", len(knowledge.index), time.perf_counter() - started)
-    if key is not None and fingerprint(folder, cache_dir) == key:  # the corpus did not change while read
+    if key is not None and path is not None and cache_dir is not None and fingerprint(folder, cache_dir, salt) == key:
         try:
-            save_index(path, key, knowledge.corpus, knowledge.index)
+            save_index(path, key, knowledge.corpus, knowledge.index, vectors)
         except OSError as exc:
             logger.warning("cannot write the index cache %s (set corpus.cache to a writable folder): %s", path, exc)
     return knowledge

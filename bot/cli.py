@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -38,10 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
     ask.add_argument("question", nargs="*", help="questions, one per argument (none: one per line of stdin)")
     commands.add_parser("check", help="validate the config and the corpus")
-    evaluate = commands.add_parser("eval", help="score the answers on a question file")
-    evaluate.add_argument("questions", type=Path, help="YAML file like shared/eval/dev-questions.yaml")
+    evaluate = commands.add_parser("eval", help="score the answers on question files, or cross-validate the model")
+    evaluate.add_argument("questions", type=Path, nargs="+", help="YAML files like shared/eval/dev-questions.yaml")
     evaluate.add_argument("--show-misses", action="store_true")
-    evaluate.add_argument("--calibrate", action="store_true", help="sweep the refusal threshold")
+    evaluate.add_argument("--cv", action="store_true", help="cross-validate training on these files instead")
+    evaluate.add_argument("--report", type=Path, metavar="FILE", help="with --cv: also write the report (QUALITY.md)")
+    learn = commands.add_parser("train", help="fit the answer model on labelled questions (and readers' votes)")
+    learn.add_argument("questions", type=Path, nargs="+", help="YAML files like shared/eval/dev-questions.yaml")
+    learn.add_argument("--feedback", type=Path, metavar="FILE", help="readers' 👍/👎 votes (feedback.jsonl)")
+    learn.add_argument("--output", "-o", type=Path, required=True, help="the model file to write")
     page = commands.add_parser("import", help="turn a raw page copied from the site into a corpus file")
     page.add_argument("page", type=Path, help="the raw page text")
     page.add_argument("--url", required=True)
@@ -94,6 +98,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         from bot.telegram_app import run_telegram
 
         return run_telegram(config)
+    if args.command == "train" or (args.command == "eval" and args.cv):
+        return _learn(args, config)
     library = Library(config.corpus.path, config.answer, cache_dir=config.corpus.cache_dir)
     if args.command == "console":
         from bot.console import run_console
@@ -112,7 +118,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         print(f"OK: config {source}; corpus {config.corpus.path}: {library.size}, {rules} synonym rules")
         return 0
     if args.command == "eval":
-        return _eval(library, args.questions, args.show_misses, args.calibrate)
+        return _eval(library, args.questions, args.show_misses)
     raise TalksbotError(f"unknown command {args.command}")  # pragma: no cover - argparse prevents it
 
 
@@ -128,23 +134,60 @@ def _ask(library: Library, questions: Iterable[str], as_json: bool) -> int:
     return 0
 
 
-def _eval(library: Library, path: Path, show_misses: bool, calibrate: bool) -> int:
-    from bot.answer import answer
+def _eval(library: Library, paths: Sequence[Path], show_misses: bool) -> int:
     from bot.evaluate import load_items, report, score
 
-    items = load_items(path)
-    print(report(score(items, library.ask), show_misses))
-    if calibrate:
-        # The refusal threshold is the minimum question coverage; sweep it and print accuracy, so
-        # the default in answer.Settings can be set to the middle of the best plateau.
-        print("min_coverage sweep (threshold: correct answers)")
-        for step in range(0, 21):
-            threshold = step / 20
-            settings = dataclasses.replace(library.settings, min_coverage=threshold)
-            knowledge = library.knowledge
-            outcomes = score(items, lambda q: answer(q, knowledge, settings))  # noqa: B023
-            print(f"  {threshold:.2f}: {sum(o.correct for o in outcomes)}/{len(outcomes)}")
+    for path in paths:
+        if len(paths) > 1:
+            print(f"== {path}")
+        print(report(score(load_items(path), library.ask), show_misses))
     return 0
+
+
+def _learn(args: argparse.Namespace, config: Config) -> int:
+    """`train`: fit and write the model; `eval --cv`: cross-validate, print and write the report."""
+    from bot.corpus import load_corpus
+    from bot.learn import collect_feedback, collect_sets, find_sets
+    from bot.library import open_encoder
+    from bot.quality import fit_shipped, measure, render
+    from bot.text import WordRarity
+
+    rarity = WordRarity.load()
+    encoder = open_encoder(config.answer.semantic)
+    sets = find_sets(args.questions)
+    corpus = load_corpus(config.corpus.path)
+    examples = collect_sets(sets, corpus, rarity, encoder, config.answer)
+    if getattr(args, "feedback", None) is not None:
+        from bot.cache import build_knowledge
+
+        knowledge = build_knowledge(config.corpus.path, rarity, None, None, encoder)
+        try:
+            examples += collect_feedback(args.feedback, knowledge, config.answer)
+        except OSError as exc:
+            raise TalksbotError(f"cannot read feedback {args.feedback}: {exc.strerror or exc}") from None
+    articles = frozenset(s.name for s in sets if s.article is not None)
+    variants = (True, False) if encoder is not None else (False,)
+    cross_validated = getattr(args, "cv", False)
+    qualities = [measure(examples, articles, rarity, semantic) for semantic in variants] if cross_validated else []
+    model = fit_shipped(examples, rarity, qualities, [s.name for s in sets])
+    if args.command == "train":
+        _write(args.output, model.dumps())
+        print(f"wrote {args.output}: trained on {len(examples)} questions from {len(sets)} files", file=sys.stderr)
+        return 0
+    command = "talksbot eval --cv " + " ".join(str(p) for p in args.questions)
+    text = render(qualities, model, command)
+    print(text)
+    if args.report is not None:
+        _write(args.report, text)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a file whole, or raise TalksbotError saying why not."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise TalksbotError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from bot.answer import PUBLISHER_LIMIT, Settings
 from bot.errors import ConfigError
+from bot.knowledge import PUBLISHER_LIMIT, SEMANTIC_MODES, Settings
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_SHAPE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
@@ -124,7 +124,10 @@ def _anchor_defaults(config: Config, base: Path) -> Config:
     """Resolve default (relative) paths against the config file's folder, as set ones are."""
     corpus = dataclasses.replace(config.corpus, path=(base / config.corpus.path).resolve())
     telegram = dataclasses.replace(config.telegram, feedback_path=(base / config.telegram.feedback_path).resolve())
-    return dataclasses.replace(config, corpus=corpus, telegram=telegram)
+    answer = config.answer
+    if answer.model.strip():
+        answer = dataclasses.replace(answer, model=str((base / Path(answer.model).expanduser()).resolve()))
+    return dataclasses.replace(config, corpus=corpus, telegram=telegram, answer=answer)
 
 
 def _build(cls: type[Any], data: Any, prefix: str, base: Path) -> Any:
@@ -192,8 +195,8 @@ def _check(built: Any, prefix: str) -> None:
                 f"'{prefix}excerpt_chars' must be between 50 and {PUBLISHER_LIMIT} (the publisher's limit), "
                 f"not {built.excerpt_chars}"
             )
-        if not 0.0 <= built.min_coverage <= 1.0:
-            raise ConfigError(f"'{prefix}min_coverage' must be between 0 and 1, not {built.min_coverage}")
+        if built.semantic not in SEMANTIC_MODES:
+            raise ConfigError(f"'{prefix}semantic' must be one of {', '.join(SEMANTIC_MODES)}, not {built.semantic!r}")
         for key in ("candidates", "suggestions", "max_question_chars"):
             if getattr(built, key) < 1:
                 raise ConfigError(f"'{prefix}{key}' must be at least 1")

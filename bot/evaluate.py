@@ -53,7 +53,8 @@ def load_items(path: Path) -> list[Item]:
     return items
 
 
-def _folded(text: str) -> str:
+def folded(text: str) -> str:
+    """Return text as the scorer compares it: folded, '…' as '...', case and white space ignored."""
     return " ".join(fold(text).replace("…", "...").casefold().split())
 
 
@@ -63,7 +64,7 @@ def is_correct(item: Item, answer: Answer) -> bool:
         return not answer.found
     if not answer.found or len(answer.excerpt) > EXCERPT_LIMIT:
         return False
-    return any(_folded(g) in _folded(answer.excerpt) for g in item.answers)
+    return any(folded(g) in folded(answer.excerpt) for g in item.answers)
 
 
 def score(items: Sequence[Item], ask: Callable[[str], Answer]) -> list[Outcome]:

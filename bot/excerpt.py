@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.passages import split_sentences
 from bot.query import Query
 from bot.text import cached_terms, terms
@@ -9,8 +11,13 @@ from bot.text import cached_terms, terms
 ELLIPSIS = "…"
 
 
-def shape_excerpt(text: str, query: Query, limit: int) -> tuple[str, tuple[int, int]]:
+def shape_excerpt(
+    text: str, query: Query, limit: int, similarity: Sequence[float] | None = None
+) -> tuple[str, tuple[int, int]]:
     """Cut a passage to at most `limit` characters around its best-matching sentence.
+
+    A sentence matches by the share of the question's words it holds, plus, when given, its
+    semantic similarity to the question (one value per sentence, in order).
 
     Whole sentences are kept, the best one first, then its neighbours while they fit (the
     better-matching neighbour first); "…" marks text cut at either end and counts to the limit.
@@ -18,6 +25,8 @@ def shape_excerpt(text: str, query: Query, limit: int) -> tuple[str, tuple[int, 
     """
     spans = split_sentences(text) or [(0, len(text))]
     values = [query.coverage(frozenset(cached_terms(text[a:b]))) for a, b in spans]
+    if similarity is not None and len(similarity) == len(spans):
+        values = [v + float(s) for v, s in zip(values, similarity, strict=True)]
     best = max(range(len(spans)), key=lambda i: (values[i], -i))
     lo = hi = best
 

@@ -9,9 +9,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answer import Answer, Knowledge, Settings, answer
+from bot.answer import Answer, answer
 from bot.cache import CACHE_FOLDER, build_knowledge
-from bot.errors import CorpusError
+from bot.errors import CorpusError, TalksbotError
+from bot.knowledge import Knowledge, Settings
+from bot.model import load_model
+from bot.semantic import Encoder, ModelUnavailable, load_encoder
 from bot.text import WordRarity
 
 logger = logging.getLogger(__name__)
@@ -54,11 +57,16 @@ class Library:
         rarity: WordRarity | None = None,
         cache_dir: Path | None = CACHE_FOLDER,
     ) -> None:
-        """Load the corpus now, through the index cache in cache_dir; raises CorpusError if it cannot be used."""
+        """Load the model and the corpus now, through the index cache in cache_dir.
+
+        Raises CorpusError if the corpus cannot be used, ModelError for a bad model file and
+        ModelUnavailable when `settings.semantic` is "on" but the embedding model is missing.
+        """
         self.corpus_path = corpus_path
         self.cache_dir = cache_dir
         self.settings = settings
         self.rarity = rarity or WordRarity.load()
+        self.encoder = open_encoder(settings.semantic)
         self.knowledge = self._build()
         self.started = time.monotonic()
         self.counts: Counter[str] = Counter()
@@ -66,7 +74,13 @@ class Library:
         self._count_lock = threading.Lock()
 
     def _build(self) -> Knowledge:
-        return build_knowledge(self.corpus_path, self.rarity, self.cache_dir)
+        model = load_model(self.settings.model)
+        return build_knowledge(self.corpus_path, self.rarity, self.cache_dir, model, self.encoder)
+
+    @property
+    def semantic(self) -> bool:
+        """Whether answers use the sentence-embedding model."""
+        return self.knowledge.vectors is not None and self.knowledge.encoder is not None
 
     @property
     def size(self) -> Size:
@@ -87,9 +101,10 @@ class Library:
             before = self.size
             try:
                 knowledge = self._build()
-            except CorpusError as exc:
+            except TalksbotError as exc:  # a broken corpus file or model file
                 logger.warning("reload refused, still serving %s: %s", before, exc)
-                return ReloadResult(False, before, before, str(exc), tuple(str(p) for p in exc.problems))
+                problems = exc.problems if isinstance(exc, CorpusError) else (exc,)
+                return ReloadResult(False, before, before, str(exc), tuple(str(p) for p in problems))
             self.knowledge = knowledge
             after = self.size
             logger.info("reloaded corpus: %s -> %s", before, after)
@@ -98,3 +113,16 @@ class Library:
     def uptime(self) -> float:
         """Seconds since the library was created."""
         return time.monotonic() - self.started
+
+
+def open_encoder(mode: str) -> Encoder | None:
+    """Load the sentence-embedding model as `answer.semantic` says: "auto" (if installed), "on", "off"."""
+    if mode == "off":
+        return None
+    try:
+        return load_encoder()
+    except ModelUnavailable as exc:
+        if mode == "on":
+            raise
+        logger.info("answering without semantic similarity: %s", exc)
+        return None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from bot.passages import split_sentences
 from bot.text import fold, proper_nouns, stem, terms, words
 
 if TYPE_CHECKING:
-    from bot.answer import Knowledge
+    from bot.knowledge import Knowledge
 
 # Synonym expansions count for less than the words the reader typed.
 EXPANSION_WEIGHT = 0.5
@@ -44,25 +45,44 @@ _ASKING = re.compile(
     re.IGNORECASE,
 )
 
-_WANTS_COUNT = re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share)\b")
-_WANTS_DURATION = re.compile(r"\bhow long\b|\bfor how\b")
-_WANTS_TIME = re.compile(
-    r"^\W*when\b|\b(what|which) (year|date|day|month|time)\b|\bwhen (did|was|were|is|will|do|does)\b"
+# What kind of fact a question asks for, tried in this order: the first that matches wins.
+# These are general English question forms, not words of any article.
+_WANTS = (
+    ("age", re.compile(r"\bhow old\b|\bwhat age\b|\bage of\b|\bwhat is (his|her|their) age\b")),
+    ("percent", re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b|\bhow many percent\b|%")),
+    (
+        "money",
+        re.compile(
+            r"\bhow much (money|cash|funding)\b|\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|fund|funded"
+            r"|price|budget|fine|fined|invest|invested|earn|earned|owe|owed|raise|raised|lose|lost|charge|charged)\b"
+            r"|\bwhat (is|was|will be) the (cost|price|budget|fine|bill)\b"
+        ),
+    ),
+    ("count", re.compile(r"\bhow (many|much)\b|\bwhat number\b|\bnumber of\b")),
+    ("duration", re.compile(r"\bhow long\b|\bfor how\b")),
+    (
+        "time",
+        re.compile(r"^\W*when\b|\b(what|which) (year|date|day|month|time)\b|\bwhen (did|was|were|is|will|do|does)\b"),
+    ),
+    # "Who is Grushko?" asks for a role: a passage naming one beside the name fits.
+    ("role", re.compile(r"^\W*(who|what)('s|\s+(is|was|are|were))\b|\b(role|job|position|title|post) of\b")),
+    ("person", re.compile(r"^\W*who\b|\bwhose\b|\b(which|what) (person|official|minister|man|woman|people)\b")),
+    (
+        "place",
+        re.compile(r"^\W*where\b|\b(which|what|in what) (city|country|town|place|village|region|province|state)\b"),
+    ),
 )
-# "Who is Grushko?" asks for a role: a passage naming one beside the name is preferred.
-_WANTS_ROLE = re.compile(r"^\W*(who|what)('s|\s+(is|was|are|were))\b|\b(role|job|position|title|post) of\b")
 _ROLE_WORDS = frozenset(
     "secretary general minister president chief spokesman spokeswoman spokesperson negotiator envoy ambassador "
     "director head leader deputy official commander chairman chair adviser advisor colonel admiral analyst "
-    "prime foreign defense defence state".split()
+    "prime governor mayor judge professor doctor dr mr ms mrs executive manager officer chairwoman councillor "
+    "senator member founder owner editor lawyer spokesman captain king queen".split()
 )
-# Kinds of answer a passage must hold to be used at all; the others ("role") are preferences.
-HARD_WANTS = frozenset({"count", "duration", "time"})
 # The noun of "what day", "which year": it names the kind of answer, not something to look for.
 _TYPE_NOUN = re.compile(r"\b(what|which)\s+(?:year|date|day|month|time|number|percentage|share)\b", re.IGNORECASE)
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
-    r"|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|several|few"
+    r"|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|several|few|half"
 )
 # A count: a number that is not a year ("30 member countries", "two days", "10,000 troops").
 _COUNT = re.compile(rf"\b(?!(1[89]|20)\d\d\b)\d[\d,.]*\b|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
@@ -77,6 +97,18 @@ _TIME = re.compile(
     r"|tomorrow|spring|summer|fall|autumn|winter)\b",
     re.IGNORECASE,
 )
+_PERCENT = re.compile(r"\d\s*(%|percent\b|per cent\b)|\bpercentage points?\b|\b(half|third|quarter)\b", re.IGNORECASE)
+_MONEY = re.compile(
+    r"[$€£¥₴₽]\s*\d|\d[\d,.]*\s*(million|billion|bn|m|k)?\s*(dollars|euros?|pounds|crowns|francs|yen|roubles"
+    r"|rubles|hryvnias?|kronor|krona|kroner|marks|rupees|pesos|usd|eur|gbp)\b",
+    re.IGNORECASE,
+)
+_AGE = re.compile(r"\b\d{1,3}-year-old\b|\baged \d{1,3}\b|\b\d{1,3} years old\b|, \d{1,3},", re.IGNORECASE)
+_PERSON = re.compile(
+    r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Judge|Sir|Dame|President|Minister|Governor|Mayor)\.? [A-Z]"
+    r"|\b[A-Z][a-z]+(-[A-Z][a-z]+)? [A-Z][a-z]+(-[A-Z][a-z]+)?\b"
+)
+_PLACE = re.compile(r"\b(in|at|from|near|to|outside|across)\s+(the\s+)?[A-Z][a-z]+")
 
 
 @dataclass(frozen=True)
@@ -95,7 +127,7 @@ class Query:
     """A question analysed against one corpus."""
 
     words: tuple[QueryWord, ...]
-    wants: str | None = None  # "count", "duration", "time" or "role" when the question asks for one
+    wants: str | None = None  # the kind of fact asked for: "count", "money", "time", "person"... (see _WANTS)
     missing: tuple[str, ...] = ()  # specific words (names, rare terms) that no passage has
     unknown_discount: float = UNKNOWN_DISCOUNT
 
@@ -155,12 +187,7 @@ def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNO
         # In "best pizza in brussels" the words the corpus lacks are the subject, not chatter.
         missing.extend(qw.typed for qw in unknown if knowledge.rarity.zipf_of(qw.word) < RARE_ZIPF_SHORT)
     text = fold(question).casefold()
-    wants = None
-    kinds = (("count", _WANTS_COUNT), ("duration", _WANTS_DURATION), ("time", _WANTS_TIME), ("role", _WANTS_ROLE))
-    for kind, pattern in kinds:
-        if pattern.search(text):
-            wants = kind
-            break
+    wants = next((kind for kind, pattern in _WANTS if pattern.search(text)), None)
     return Query(tuple(query_words), wants, tuple(missing), unknown_discount)
 
 
@@ -198,22 +225,60 @@ def prefix_matches(sorted_stems: Sequence[str], word_stem: str) -> set[str]:
     return found
 
 
-def wants_met(text: str, query: Query) -> bool:
-    """Check a passage holds the kind of fact the question asks for (a count, a span, a date)."""
-    if query.wants == "count":
+def holds_wanted(text: str, query: Query) -> bool:
+    """Check a passage holds the kind of fact the question asks for (a count, a sum, a date, a name...)."""
+    wants = query.wants
+    if wants == "count":
         stems = frozenset(s for qw in query.words for s in qw.stems)
         for match in _COUNT.finditer(text):
             clause = re.split(r"[.,;:!?()]", text[match.end() :], maxsplit=1)[0]
             if stems.intersection(terms(" ".join(clause.split()[:3]))):
                 return True
-        return False
-    if query.wants == "duration":
-        return bool(_DURATION.search(text))
-    if query.wants == "time":
-        return bool(_TIME.search(text))
-    if query.wants == "role":
+        return bool(_MONEY.search(text) or _PERCENT.search(text))
+    if wants == "role":
         return _names_a_role(text, query)
-    return True
+    if wants == "person":
+        return bool(_PERSON.search(text)) or _names_a_role(text, query)
+    patterns = {
+        "age": _AGE,
+        "percent": _PERCENT,
+        "money": _MONEY,
+        "duration": _DURATION,
+        "time": _TIME,
+        "place": _PLACE,
+    }
+    pattern = patterns.get(wants or "")
+    return True if pattern is None else bool(pattern.search(text))
+
+
+def proximity(where: Mapping[str, Sequence[int]], query: Query) -> float:
+    """Return how tightly the question's matched words sit together in a passage, from 0 to 1.
+
+    `where` maps each of the passage's terms to its positions. 1 means the matched words are
+    adjacent; a keyword question ("Fomin military rank") prefers the passage where its words
+    stand side by side.
+    """
+    positions: list[list[int]] = []
+    for qw in query.words:
+        spots = sorted(i for s in qw.stems for i in where.get(s, ()))
+        if spots:
+            positions.append(spots)
+    if len(positions) < 2:
+        return 0.0
+    # The smallest window holding one occurrence of every matched word (a k-way merge).
+    heap = [(spots[0], n, 0) for n, spots in enumerate(positions)]
+    heapq.heapify(heap)
+    right = max(spots[0] for spots in positions)
+    best = right - heap[0][0]
+    while True:
+        left, n, at = heapq.heappop(heap)
+        best = min(best, right - left)
+        if at + 1 == len(positions[n]):
+            break
+        nxt = positions[n][at + 1]
+        right = max(right, nxt)
+        heapq.heappush(heap, (nxt, n, at + 1))
+    return (len(positions) - 1) / max(best, 1)
 
 
 @lru_cache(maxsize=4096)

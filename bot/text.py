@@ -43,7 +43,7 @@ STOP_WORDS = frozenset(
     also just really actually please tell me know want wanted like get got give us thing things
     anything something whether whats whos wheres hows im u ur pls plz thx thanks hi hello hey
     isnt doesnt didnt dont wasnt werent arent cant wont
-    many much might even though true spell spelled spelling spelt spells exact exactly correctly
+    many much might even though
     """.split()
 )
 
@@ -53,11 +53,9 @@ ABBREVIATIONS = {
     "abt": "about", "bc": "because", "b4": "before", "bcz": "because", "cuz": "because",
     "govt": "government", "gov": "government", "intl": "international", "mil": "military",
     "mtg": "meeting", "mtgs": "meetings", "negs": "negotiations", "pres": "president",
-    "ppl": "people", "sec": "secretary", "secgen": "secretary-general", "ukr": "ukraine",
-    "rus": "russia", "ru": "russia", "wk": "week", "yr": "year", "yrs": "years", "2day": "today",
+    "ppl": "people", "sec": "secretary", "wk": "week", "yr": "year", "yrs": "years", "2day": "today",
     "tmrw": "tomorrow", "pm": "prime minister", "dept": "department",
-    "dep": "deputy", "fm": "foreign minister",
-    "sg": "secretary-general", "natos": "nato", "u": "you", "r": "are", "y": "why", "n": "and",
+    "u": "you", "r": "are", "y": "why", "n": "and",
     "wht": "what", "wat": "what",
 }
 

@@ -26,9 +26,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from bot.answer import Knowledge, Settings
-from bot.corpus import load_corpus
+from bot.cache import build_knowledge
+from bot.knowledge import Knowledge, Settings
 from bot.library import Library
+from bot.model import load_model
+from bot.semantic import Encoder, load_encoder
 from bot.text import WordRarity
 
 REPO = ROOT = Path(__file__).resolve().parent.parent
@@ -79,15 +81,21 @@ def rarity() -> WordRarity:
 
 
 @pytest.fixture(scope="session")
-def knowledge(rarity: WordRarity) -> Knowledge:
-    """The shipped corpus, indexed."""
-    return Knowledge.build(load_corpus(CORPUS), rarity)
+def encoder() -> Encoder:
+    """The sentence-embedding model, loaded (and its file verified) once."""
+    return load_encoder()
+
+
+@pytest.fixture(scope="session")
+def knowledge(rarity: WordRarity, encoder: Encoder) -> Knowledge:
+    """The shipped corpus, indexed and embedded, with the shipped model."""
+    return build_knowledge(CORPUS, rarity, None, load_model(), encoder)
 
 
 @pytest.fixture(scope="session")
 def library(rarity: WordRarity) -> Library:
-    """A library over the shipped corpus."""
-    return Library(CORPUS, Settings(), rarity)
+    """A library over the shipped corpus (no index cache: nothing is written into corpus/)."""
+    return Library(CORPUS, Settings(), rarity, cache_dir=None)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answer import Settings
+from bot.knowledge import Settings
 from bot.library import Library
 from bot.render import to_json
 from tests.hostile import check_question, shared_library

@@ -20,7 +20,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from bot.answer import ELLIPSIS, PUBLISHER_LIMIT, Answer, Settings
+from bot.answer import ELLIPSIS, Answer
+from bot.knowledge import PUBLISHER_LIMIT, Settings
 from bot.library import Library
 from bot.render import TELEGRAM_MAX_CHARS, to_html, to_json, to_plain
 from bot.text import STOP_WORDS

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Settings
+from bot.knowledge import Settings
 from bot.library import Library
 from tests.fake_bot_api import BOT_USERNAME, DROPPED, Call, FakeBotAPI, parse_telegram_html
 from tests.telegram_harness import (

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import bot.cache
-from bot.answer import Settings
 from bot.cache import CACHE_FILE, CACHE_FOLDER, build_knowledge, fingerprint, load_index
 from bot.corpus import Corpus, load_corpus
 from bot.errors import CorpusError
+from bot.knowledge import Settings
 from bot.library import Library
 from bot.text import WordRarity
 

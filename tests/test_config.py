@@ -36,7 +36,7 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path) -> None
         ("answers: {}\n", "unknown config key 'answers'"),
         ("answer:\n  excerpt_chars: 600\n", "'answer.excerpt_chars' must be between 50 and 500"),
         ("answer:\n  excerpt_chars: many\n", "'answer.excerpt_chars' must be a whole number"),
-        ("answer:\n  min_coverage: 2\n", "'answer.min_coverage' must be between 0 and 1"),
+        ("answer:\n  semantic: maybe\n", "'answer.semantic' must be one of auto, on, off"),
         ("telegram:\n  admins: [alice]\n", "'telegram.admins' must be a list of numeric Telegram user ids"),
         ("telegram:\n  api_base_url: ftp://x\n", "'telegram.api_base_url' must be an http(s) URL"),
         ("logging:\n  level: LOUD\n", "'logging.level' must be"),

@@ -10,10 +10,12 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from bot.answer import Knowledge, Settings, answer
+from bot.answer import answer
 from bot.corpus import load_corpus
 from bot.errors import CorpusError, CorpusProblems
+from bot.knowledge import Knowledge, Settings
 from bot.library import Library
+from bot.model import load_model
 from tests.faults import (
     CORPUS_FAULTS,
     DOC,
@@ -128,7 +130,7 @@ def test_any_file_content_loads_or_is_refused_with_a_corpus_error(content: bytes
             assert str(exc).startswith(("doc.md: ", str(folder))), str(exc)
             return
     event("loaded")
-    knowledge = Knowledge.build(corpus, shared_library().rarity)
+    knowledge = Knowledge.build(corpus, shared_library().rarity, load_model())
     for question in ("Who?", "T", corpus.documents[0].body[:50]):
         answer(question, knowledge, Settings())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.answer import Settings
+from bot.knowledge import Settings
 from bot.library import Library
 from bot.text import WordRarity
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.answer import Knowledge
 from bot.corpus import Document
+from bot.knowledge import Knowledge
 from bot.passages import MAX_PASSAGE_CHARS, split_passages, split_sentences
 
 

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.answer import PUBLISHER_LIMIT, Answer, Settings, answer
+from bot.answer import Answer, answer
 from bot.corpus import Document
+from bot.knowledge import PUBLISHER_LIMIT, Settings
 from bot.render import TELEGRAM_MAX_CHARS, to_html, to_json, to_plain
 from tests.hostile import FIXED_CASES, REASONS, TALLY, check_question, hostile_questions, shared_library
 from tests.telegram_html import telegram_html_problems
@@ -45,7 +46,7 @@ def test_library_ask_keeps_its_promises(case: tuple[str, str]) -> None:
 answer_settings = st.builds(
     Settings,
     excerpt_chars=st.integers(50, PUBLISHER_LIMIT),
-    min_coverage=st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.8, 1.0]),
+    candidates=st.sampled_from([1, 5, 20, 50]),
     suggestions=st.integers(1, 10),
     max_question_chars=st.sampled_from([1000, 4096]),
 )

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot import render
-from bot.answer import Settings
+from bot.knowledge import Settings
 from bot.library import Library
 from tests.fake_bot_api import BOT_ID, BOT_USERNAME, Call, FakeBotAPI, parse_telegram_html
 from tests.telegram_harness import (

@@ -1,0 +1,173 @@
+"""Features of (question, passage) pairs and of a question with its candidates, for the learned stage (pure).
+
+Every feature is general: scores, shares, positions, kinds of fact and semantic similarities. None
+names a word of a particular article. The learned model (bot.model) weighs them; their names are
+the model file's contract, so a feature is renamed or removed only together with a retrained
+model (`talksbot train`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.passages import Passage
+from bot.query import Query, holds_wanted, proximity
+from bot.text import WordRarity
+
+# A photo caption: the document's first paragraph, crediting a photographer or a source.
+_CREDIT = re.compile(r"\b(photo|photograph|screenshot|image|picture|credit|illustration|video)s?\s*(by|:)", re.I)
+
+PAIR_FEATURES: tuple[str, ...] = (
+    "bm25_share",  # BM25 score / the best candidate's
+    "bm25_log",  # log(1 + BM25 score)
+    "bm25_rank",  # 1 / (1 + rank by BM25)
+    "coverage",  # rarity-weighted share of the question's words in the passage
+    "word_share",  # plain share of the question's known words in the passage
+    "sentence_coverage",  # the best single sentence's weighted share
+    "document_coverage",  # weighted share of the question's words anywhere in the passage's document
+    "absent_weight",  # the heaviest question word the passage lacks (rarity weight / 7)
+    "proximity",  # how tightly the matched words sit together
+    "kind_met",  # the question asks for a kind of fact (count, date, ...) and the passage has one
+    "kind_unmet",  # it asks for one and the passage has none
+    "caption",  # the passage is a photo caption
+    "lead",  # the passage is its document's first
+    "length",  # log of the passage's length
+    "semantic",  # cosine of question and passage embeddings
+    "semantic_sentence",  # cosine of the question and the passage's closest sentence
+    "semantic_gap",  # semantic - the best candidate's semantic
+    "semantic_sentence_gap",
+    "semantic_rank",  # 1 / (1 + rank by semantic)
+)
+SEMANTIC_FEATURES = frozenset(name for name in PAIR_FEATURES if name.startswith("semantic"))
+
+QUESTION_FEATURES: tuple[str, ...] = (
+    "top_logit",  # the ranker's score of its best candidate
+    "top_margin",  # best minus second-best ranker probability
+    "top_coverage",
+    "top_sentence_coverage",
+    "top_absent_weight",
+    "top_kind_met",
+    "top_kind_unmet",
+    "missing_specific",  # rare or capitalised words no passage has
+    "unknown_rare",  # words no passage has, rarer than Zipf 3.3 / 4.5
+    "unknown_uncommon",
+    "unknown_weight",  # share of the question's weight the corpus lacks
+    "unknown_min_zipf",  # everyday frequency of the rarest word the corpus lacks (/7)
+    "question_words",  # how many content words (/10)
+    "bm25_best_log",
+    "top_semantic",
+    "top_semantic_sentence",
+    "best_semantic_sentence",
+)
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """Semantic similarity of one question to the candidates: whole passage and best sentence."""
+
+    passage: npt.NDArray[np.float64]
+    sentence: npt.NDArray[np.float64]
+
+
+def is_caption(passage: Passage) -> bool:
+    """Return True for a photo caption: a document's first passage crediting a picture."""
+    return passage.ordinal == 0 and bool(_CREDIT.search(passage.text))
+
+
+def describe_pairs(
+    query: Query,
+    passages: Sequence[Passage],
+    bm25: Sequence[float],
+    where: Sequence[Mapping[str, Sequence[int]]],
+    document_terms: Sequence[frozenset[str]],
+    sentence_terms: Sequence[Sequence[frozenset[str]]],
+    similarity: Similarity | None,
+) -> npt.NDArray[np.float64]:
+    """Return one row of PAIR_FEATURES per candidate passage.
+
+    `where` maps each candidate's stems to their positions; `document_terms` are the stems of each
+    candidate's whole document; `sentence_terms` the stems of each of its sentences. Without
+    `similarity` the semantic features are 0 (a lexical-only model does not use them).
+    """
+    n = len(passages)
+    rows = np.zeros((n, len(PAIR_FEATURES)))
+    scores = np.asarray(bm25, dtype=np.float64)
+    best = float(scores.max()) if n and scores.max() > 0 else 1.0
+    bm25_rank = _ranks(scores)
+    known = [qw for qw in query.words if qw.known]
+    for i, passage in enumerate(passages):
+        stems = frozenset(where[i])
+        absent = [qw.weight for qw in query.words if qw.known and not qw.stems & stems]
+        kinds = holds_wanted(passage.text, query)
+        rows[i, :14] = (
+            scores[i] / best,
+            math.log1p(max(scores[i], 0.0)),
+            1.0 / (1.0 + bm25_rank[i]),
+            query.coverage(stems),
+            sum(1 for qw in known if qw.stems & stems) / max(len(known), 1),
+            max((query.coverage(s) for s in sentence_terms[i]), default=0.0),
+            query.coverage(document_terms[i]),
+            max(absent, default=0.0) / 7.0,
+            proximity(where[i], query),
+            1.0 if query.wants and kinds else 0.0,
+            1.0 if query.wants and not kinds else 0.0,
+            1.0 if is_caption(passage) else 0.0,
+            1.0 if passage.ordinal == 0 else 0.0,
+            math.log1p(len(passage.text)) / 7.0,
+        )
+    if similarity is not None and n:
+        semantic, sentence = similarity.passage, similarity.sentence
+        rows[:, 14] = semantic
+        rows[:, 15] = sentence
+        rows[:, 16] = semantic - semantic.max()
+        rows[:, 17] = sentence - sentence.max()
+        rows[:, 18] = 1.0 / (1.0 + _ranks(semantic + sentence))
+    return rows
+
+
+def describe_question(
+    query: Query, pairs: npt.NDArray[np.float64], ranking: npt.NDArray[np.float64], rarity: WordRarity, bm25_best: float
+) -> npt.NDArray[np.float64]:
+    """Return QUESTION_FEATURES for a question, its candidates' features and the ranker's probabilities."""
+    column = {name: i for i, name in enumerate(PAIR_FEATURES)}
+    order = np.argsort(-ranking, kind="stable")
+    top = int(order[0])
+    second = float(ranking[order[1]]) if len(order) > 1 else 0.0
+    probability = float(np.clip(ranking[top], 1e-6, 1 - 1e-6))
+    unknown = [qw for qw in query.words if not qw.known]
+    zipfs = [rarity.zipf_of(qw.word) for qw in unknown]
+    total = sum(qw.weight for qw in query.words) or 1.0
+    values = (
+        math.log(probability / (1 - probability)),
+        probability - second,
+        pairs[top, column["coverage"]],
+        pairs[top, column["sentence_coverage"]],
+        pairs[top, column["absent_weight"]],
+        pairs[top, column["kind_met"]],
+        pairs[top, column["kind_unmet"]],
+        float(len(query.missing)),
+        float(sum(1 for z in zipfs if z < 3.3)),
+        float(sum(1 for z in zipfs if z < 4.5)),
+        sum(qw.weight for qw in unknown) / total,
+        min(zipfs, default=7.0) / 7.0,
+        len(query.words) / 10.0,
+        math.log1p(max(bm25_best, 0.0)),
+        pairs[top, column["semantic"]],
+        pairs[top, column["semantic_sentence"]],
+        float(pairs[:, column["semantic_sentence"]].max()),
+    )
+    return np.array(values, dtype=np.float64)
+
+
+def _ranks(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return each value's rank, 0 for the largest (ties: earlier first)."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values))
+    return ranks

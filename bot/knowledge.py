@@ -1,0 +1,107 @@
+"""What answering needs, built from one corpus: the index, the speller, the learned model and the
+passages' embeddings (plain values, never changed once built); and the settings that shape answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.corpus import Corpus, Document
+from bot.index import Index
+from bot.model import Model
+from bot.passages import Passage, split_all, split_sentences
+from bot.semantic import Encoder
+from bot.text import Speller, WordRarity, cached_terms
+
+PUBLISHER_LIMIT = 500  # the publisher's reprint limit, in characters of article text
+SEMANTIC_MODES = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How answers are chosen and shaped; see config.yaml's `answer` section."""
+
+    excerpt_chars: int = PUBLISHER_LIMIT
+    candidates: int = 20  # passages the first stage (BM25) hands to the learned second stage
+    suggestions: int = 3
+    max_question_chars: int = 1000
+    semantic: str = "auto"  # auto: use the sentence-embedding model when it is installed; on: require it; off
+    model: str = ""  # the learned model file (talksbot train); "": the one shipped in bot/data
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """Unit-length sentence embeddings of every passage and of each of its sentences."""
+
+    passages: npt.NDArray[np.float32]  # one row per passage
+    sentences: npt.NDArray[np.float32]  # every passage's sentences, in passage order
+    sentence_starts: npt.NDArray[np.int64]  # passage p's sentences: [sentence_starts[p], sentence_starts[p + 1])
+    fingerprint: str  # the embedding model's
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything needed to answer, built from one corpus; never changed once built."""
+
+    corpus: Corpus
+    index: Index
+    speller: Speller
+    rarity: WordRarity
+    model: Model | None  # None only while training a model (bot.learn)
+    vectors: Vectors | None = None
+    encoder: Encoder | None = None  # embeds questions; None when the semantic model is off or missing
+    documents: Mapping[str, Document] = field(default_factory=dict)
+    document_terms: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    sorted_stems: tuple[str, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        corpus: Corpus,
+        rarity: WordRarity,
+        model: Model | None,
+        index: Index | None = None,
+        vectors: Vectors | None = None,
+        encoder: Encoder | None = None,
+    ) -> Knowledge:
+        """Split the corpus into passages and index them (or take the index bot.cache saved for it)."""
+        if index is None:
+            index = Index(split_all(corpus.documents))
+        stems: dict[str, set[str]] = {}
+        for position, passage in enumerate(index.passages):
+            stems.setdefault(passage.doc_id, set()).update(index.terms_of(position))
+        for doc in corpus.documents:
+            stems.setdefault(doc.doc_id, set()).update(cached_terms(doc.title))
+        return cls(
+            corpus=corpus,
+            index=index,
+            speller=Speller.build(index.surface_words, rarity),
+            rarity=rarity,
+            model=model,
+            vectors=vectors,
+            encoder=encoder,
+            documents={d.doc_id: d for d in corpus.documents},
+            document_terms={doc_id: frozenset(s) for doc_id, s in stems.items()},
+            sorted_stems=tuple(sorted(index.vocabulary)),
+        )
+
+
+def sentences_of(text: str) -> list[str]:
+    """Return a passage's sentences (the whole text if it has no sentence break)."""
+    return [text[a:b] for a, b in split_sentences(text)] or [text]
+
+
+def embed_passages(passages: Sequence[Passage], encoder: Encoder) -> Vectors:
+    """Embed every passage and each of its sentences (done once per corpus, kept in the index cache)."""
+    sentences = [sentences_of(p.text) for p in passages]
+    starts = np.zeros(len(passages) + 1, dtype=np.int64)
+    starts[1:] = np.cumsum([len(s) for s in sentences])
+    return Vectors(
+        passages=encoder.embed([p.text for p in passages]),
+        sentences=encoder.embed([s for group in sentences for s in group]),
+        sentence_starts=starts,
+        fingerprint=encoder.fingerprint,
+    )

@@ -1,0 +1,290 @@
+"""Fitting the second stage from labelled questions, and cross-validating it honestly.
+
+A labelled question (the format of shared/eval/dev-questions.yaml) teaches the ranker that the
+passage holding one of its gold fragments answers it and its other candidates do not, and
+teaches the answerability model whether the best candidate answers (`answers: []`: it does not).
+Readers' 👍/👎 votes teach the same about the passage they voted on.
+
+Everything here is deterministic: the same data gives the same model file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.answer import Candidates, consider
+from bot.corpus import Corpus, Document, parse_document, read_text
+from bot.evaluate import Item, folded, load_items
+from bot.features import PAIR_FEATURES, QUESTION_FEATURES, SEMANTIC_FEATURES, describe_question
+from bot.index import Index
+from bot.knowledge import Knowledge, Settings, embed_passages
+from bot.model import Logistic, Model, Stage, parse_model
+from bot.passages import split_all
+from bot.semantic import Encoder
+from bot.text import WordRarity, fold
+
+# L2 penalty of both regressions (on standardised features); cross-validation chose it over
+# 0.1-10: the scores are flat from 0.3 to 3.
+L2 = 1.0
+# Folds of the training data used to give the answerability model honest ranker scores.
+INNER_FOLDS = 5
+NEWTON_STEPS = 100
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled question with its candidates: which of them hold a gold fragment."""
+
+    group: str  # the question set (or article) it came from: the unit of leave-one-out
+    item: Item
+    candidates: Candidates
+    labels: tuple[bool, ...]  # one per candidate
+    answerable: bool | None  # None: unknown (a 👎 vote says only that one passage is wrong)
+
+
+def label(knowledge: Knowledge, candidates: Candidates, gold: Sequence[str]) -> tuple[bool, ...]:
+    """Return, per candidate, whether its passage holds one of the gold fragments."""
+    fragments = [folded(g) for g in gold]
+    texts = [folded(knowledge.index.passages[p].text) for p in candidates.positions]
+    return tuple(any(f in text for f in fragments) for text in texts)
+
+
+def collect(group: str, items: Iterable[Item], knowledge: Knowledge, settings: Settings) -> list[Example]:
+    """Describe every labelled question of one set against the corpus it is about."""
+    examples = []
+    for item in items:
+        candidates = consider(fold(item.question), knowledge, settings)
+        labels = label(knowledge, candidates, item.answers)
+        examples.append(Example(group, item, candidates, labels, bool(item.answers)))
+    return examples
+
+
+def collect_feedback(path: Path, knowledge: Knowledge, settings: Settings) -> list[Example]:
+    """Turn readers' votes (one JSON object a line) into examples; unknown passages are skipped."""
+    by_id = {p.passage_id: n for n, p in enumerate(knowledge.index.passages)}
+    examples = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            record = json.loads(line)
+            question, passage_id, vote = str(record["question"]), str(record["passage_id"]), str(record["vote"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if passage_id not in by_id or vote not in ("up", "down"):
+            continue
+        candidates = consider(fold(question), knowledge, settings)
+        labels = tuple(p == by_id[passage_id] and vote == "up" for p in candidates.positions)
+        if vote == "down":  # only the voted passage is known to be wrong: keep just that row
+            keep = [i for i, p in enumerate(candidates.positions) if p == by_id[passage_id]]
+            candidates = _subset(candidates, keep)
+            labels = tuple(False for _ in keep)
+        item = Item(f"feedback-{n}", question, (), "feedback")
+        examples.append(Example("feedback", item, candidates, labels, True if vote == "up" else None))
+    return examples
+
+
+def fit_logistic(rows: npt.NDArray[np.float64], labels: npt.NDArray[np.float64], names: Sequence[str]) -> Logistic:
+    """Fit an L2-regularised logistic regression by Newton's method (deterministic)."""
+    mean = rows.mean(axis=0)
+    scale = rows.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    x = np.hstack([(rows - mean) / scale, np.ones((len(rows), 1))])
+    penalty = np.full(x.shape[1], L2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    w = np.zeros(x.shape[1])
+    for _ in range(NEWTON_STEPS):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        gradient = x.T @ (p - labels) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(x.shape[1])
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-10:
+            break
+    return Logistic(tuple(names), mean, scale, w[:-1], float(w[-1]), columns=np.arange(len(names), dtype=np.int64))
+
+
+def fit_stage(examples: Sequence[Example], rarity: WordRarity, semantic: bool) -> Stage:
+    """Fit the ranker, then the answerability model on honest (cross-fitted) ranker scores."""
+    pair_names = [n for n in PAIR_FEATURES if semantic or n not in SEMANTIC_FEATURES]
+    question_names = [n for n in QUESTION_FEATURES if semantic or "semantic" not in n]
+    pair_columns = [PAIR_FEATURES.index(n) for n in pair_names]
+    question_columns = [QUESTION_FEATURES.index(n) for n in question_names]
+    ranker = _fit_ranker(examples, pair_names, pair_columns)
+    # Each example's ranker scores come from a ranker that did not see it.
+    groups = sorted({e.group for e in examples})
+    if len(groups) >= INNER_FOLDS:
+        folds = [groups[i::INNER_FOLDS] for i in range(INNER_FOLDS)]
+    else:
+        folds = [[g] for g in groups]
+    rows, targets = [], []
+    for fold_groups in folds:
+        held = [e for e in examples if e.group in fold_groups]
+        rest = [e for e in examples if e.group not in fold_groups]
+        inner = _fit_ranker(rest, pair_names, pair_columns) if _has_positives(rest) else ranker
+        for example in held:
+            target = _answerability_target(example, inner)
+            if target is not None:
+                ranking = inner.probabilities(example.candidates.pairs)
+                q = describe_question(
+                    example.candidates.query, example.candidates.pairs, ranking, rarity, example.candidates.bm25_best
+                )
+                rows.append(q[question_columns])
+                targets.append(target)
+    answerable = _with_columns(
+        fit_logistic(np.array(rows), np.array(targets, dtype=np.float64), question_names), question_columns
+    )
+    return Stage(ranker=ranker, answerable=answerable, threshold=0.5)
+
+
+def train(examples: Sequence[Example], rarity: WordRarity, about: dict[str, object]) -> Model:
+    """Fit both variants (lexical, and semantic when the examples have similarities) into a Model."""
+    lexical = fit_stage(examples, rarity, semantic=False)
+    has_semantic = bool(examples) and all(e.candidates.semantic for e in examples if e.candidates.positions)
+    semantic = fit_stage(examples, rarity, semantic=True) if has_semantic else None
+    draft = Model(lexical, semantic, about, "")
+    return parse_model(draft.dumps(), "trained model")  # as it will be read back: rounded, fingerprinted
+
+
+def decide(model: Model, candidates: Candidates, rarity: WordRarity) -> tuple[int | None, float]:
+    """Return the candidate the model answers with (None: refuse) and its confidence."""
+    if not candidates.positions:
+        return None, 0.0
+    stage = model.stage(candidates.semantic)
+    ranking = stage.ranker.probabilities(candidates.pairs)
+    features = describe_question(candidates.query, candidates.pairs, ranking, rarity, candidates.bm25_best)
+    confidence = float(stage.answerable.probabilities(features[None, :])[0])
+    top = int(np.argmax(ranking))
+    return (top if confidence >= stage.threshold else None), confidence
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One cross-validation fold's verdicts: per held-out example, right or wrong."""
+
+    name: str
+    examples: tuple[Example, ...]
+    decisions: tuple[int | None, ...]  # the candidate answered with, None for a refusal
+
+    @property
+    def correct(self) -> tuple[bool, ...]:
+        """Per held-out example, whether the decision was right."""
+        return tuple(is_right(e, d) for e, d in zip(self.examples, self.decisions, strict=True))
+
+    @property
+    def score(self) -> float:
+        """The share of held-out questions the model got right."""
+        return sum(self.correct) / max(len(self.correct), 1)
+
+
+def cross_validate(
+    examples: Sequence[Example],
+    held_out: Callable[[str], bool],
+    rarity: WordRarity,
+    semantic: bool,
+    name: str,
+) -> Fold:
+    """Train on the examples whose group is not held out, judge the ones that are."""
+    train_on = [e for e in examples if not held_out(e.group)]
+    test_on = tuple(e for e in examples if held_out(e.group))
+    lexical = fit_stage(train_on, rarity, semantic=False)
+    model = Model(lexical, fit_stage(train_on, rarity, semantic=True) if semantic else None, {}, "")
+    return Fold(name, test_on, tuple(decide(model, e.candidates, rarity)[0] for e in test_on))
+
+
+def is_right(example: Example, chosen: int | None) -> bool:
+    """Judge a decision as the scorer does: a refusal for `answers: []`, else a passage holding gold."""
+    if not example.item.answers:
+        return chosen is None
+    return chosen is not None and example.labels[chosen]
+
+
+def _fit_ranker(examples: Sequence[Example], names: Sequence[str], columns: Sequence[int]) -> Logistic:
+    rows = [e.candidates.pairs[:, columns] for e in examples if any(e.labels) or e.answerable is None]
+    labels = [np.array(e.labels, dtype=np.float64) for e in examples if any(e.labels) or e.answerable is None]
+    fitted = fit_logistic(np.vstack(rows), np.concatenate(labels), names)
+    return _with_columns(fitted, columns)
+
+
+def _answerability_target(example: Example, ranker: Logistic) -> float | None:
+    """1 when the best candidate answers, 0 when nothing does; None when unknown or ranked wrong.
+
+    An answerable question whose best candidate is wrong teaches nothing about answerability (a
+    refusal and the wrong passage score the same), so it is left out.
+    """
+    if not example.candidates.positions or example.answerable is None:
+        return None  # no candidate at all is refused before the model is asked
+    if example.answerable is False:
+        return 0.0
+    top = int(np.argmax(ranker.probabilities(example.candidates.pairs)))
+    return 1.0 if example.labels[top] else None
+
+
+def _has_positives(examples: Sequence[Example]) -> bool:
+    return any(any(e.labels) for e in examples)
+
+
+def _with_columns(model: Logistic, columns: Sequence[int]) -> Logistic:
+    return Logistic(model.features, model.mean, model.scale, model.weights, model.bias, np.array(columns))
+
+
+def _subset(candidates: Candidates, keep: Sequence[int]) -> Candidates:
+    return Candidates(
+        candidates.query,
+        tuple(candidates.positions[i] for i in keep),
+        candidates.pairs[list(keep)],
+        candidates.bm25_best,
+        candidates.semantic,
+        tuple(candidates.sentence_similarity[i] for i in keep) if candidates.sentence_similarity else (),
+    )
+
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    """A question file and the corpus its questions are about."""
+
+    name: str
+    path: Path
+    article: Document | None  # an article the set comes with (DATE-SLUG.md beside SLUG-questions.yaml)
+
+
+def find_sets(paths: Sequence[Path]) -> list[QuestionSet]:
+    """Name each question file and find the article it comes with, if any.
+
+    `SLUG-questions.yaml` comes with the article `DATE-SLUG.md` in the same folder, which is
+    added to the corpus for its questions, the way an admin adds an article.
+    """
+    sets = []
+    for path in paths:
+        name = path.name.removesuffix(".yaml").removesuffix(".yml")
+        slug = name.removesuffix("-questions")
+        matches = sorted(path.parent.glob(f"????-??-??-{slug}.md")) if slug != name else []
+        article = None
+        if matches:
+            article = parse_document(read_text(matches[0], matches[0].parent), matches[0].stem, matches[0].name)
+        sets.append(QuestionSet(slug if article else name, path, article))
+    return sets
+
+
+def collect_sets(
+    sets: Sequence[QuestionSet], corpus: Corpus, rarity: WordRarity, encoder: Encoder | None, settings: Settings
+) -> list[Example]:
+    """Describe every question of every set against its corpus (the corpus, plus the set's article)."""
+    examples: list[Example] = []
+    built: dict[str, Knowledge] = {}
+    for question_set in sets:
+        documents = corpus.documents
+        if question_set.article is not None and all(d.url != question_set.article.url for d in documents):
+            documents = (*documents, question_set.article)
+        key = "\n".join(d.doc_id for d in documents)
+        if key not in built:
+            index = Index(split_all(documents))
+            vectors = embed_passages(index.passages, encoder) if encoder is not None else None
+            built[key] = Knowledge.build(Corpus(documents, corpus.synonyms), rarity, None, index, vectors, encoder)
+        examples.extend(collect(question_set.name, load_items(question_set.path), built[key], settings))
+    return examples
