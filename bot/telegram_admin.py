@@ -186,6 +186,11 @@ async def document_received(update: Update, context: Context) -> None:
     limit = desk.config.telegram.max_document_bytes
     try:
         kind = kind_of(name)
+        if kind == "txt":  # nothing in a text copy says which line is the title, nor the address or date
+            raise ImportPageError(
+                "a .txt page copy does not say its title, address and date: send the saved .html page, "
+                "or import the copy in the shell with talksbot import"
+            )
         if (document.file_size or 0) > limit:
             raise ImportPageError(f"the file is too large ({document.file_size:,} bytes; the limit is {limit:,})")
         data = await _download(context, document.file_id, limit)

@@ -190,6 +190,7 @@ def test_broken_files_give_one_line_and_the_old_corpus_keeps_answering(
     for name, data, words in [
         ("broken.md", b"---\ntitle: [unclosed\n---\nText.\n", "Not imported: not a usable corpus file: broken"),
         ("notes.pdf", b"%PDF-1.7", "Not imported: cannot import 'notes.pdf'"),
+        ("copy.txt", b"Some page\nSome story.\n", "Not imported: a .txt page copy does not say its title"),
         ("empty.html", b"<html><body><nav>Home</nav></body></html>", "Not imported: no story text found"),
         ("big.html", b"<p>" + b"x" * 300_000 + b"</p>", "Not imported: the file is too large"),
     ]:
