@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -46,13 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("questions", type=Path, nargs="+", help="YAML files like shared/eval/dev-questions.yaml")
     learn.add_argument("--feedback", type=Path, metavar="FILE", help="readers' 👍/👎 votes (feedback.jsonl)")
     learn.add_argument("--output", "-o", type=Path, required=True, help="the model file to write")
-    page = commands.add_parser("import", help="turn a raw page copied from the site into a corpus file")
-    page.add_argument("page", type=Path, help="the raw page text")
-    page.add_argument("--url", required=True)
-    page.add_argument("--title", required=True)
-    page.add_argument("--published", required=True, metavar="YYYY-MM-DD")
-    page.add_argument("--publisher", default="Euromaidan Press")
+    page = commands.add_parser(
+        "import",
+        help="turn a web page, a saved page, a page copy or a corpus file into a corpus file",
+        description="Import an article: SOURCE is an http(s) address, a saved page (.html, .htm), a text copy "
+        "of a page (.txt: needs --title, --url, --published) or a corpus file (.md, validated and normalised). "
+        "The options replace what the page says.",
+    )
+    page.add_argument("source", help="https://… address, or a .html, .htm, .txt or .md file")
+    page.add_argument("--url", help="the article's address (default: the page's canonical address)")
+    page.add_argument("--title", help="the headline (default: the page's title)")
+    page.add_argument("--published", metavar="YYYY-MM-DD", help="publication date (default: the page's date)")
+    page.add_argument("--publisher", help="the publisher's name (default: the page's site name)")
     page.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    page.add_argument("--force", action="store_true", help="replace the output file if it exists")
     commands.add_parser("telegram", help="run the Telegram bot (token in $TELEGRAM_BOT_TOKEN)")
     return parser
 
@@ -93,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "import":
-        return _import(args)
+        return _import(args, config)
     if args.command == "telegram":
         from bot.telegram_app import run_telegram
 
@@ -190,18 +198,47 @@ def _write(path: Path, text: str) -> None:
         raise TalksbotError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _import(args: argparse.Namespace) -> int:
-    from bot.corpus import import_page, parse_document
+def _import(args: argparse.Namespace, config: Config) -> int:
+    from bot.errors import OutputExists
+    from bot.fetch import FetchSettings, fetch
+    from bot.importer import Overrides, check_date, check_url, import_source, kind_of
+    from bot.storage import check_target, write_atomic
 
+    overrides = Overrides(
+        url=check_url(args.url, "--url") if args.url is not None else None,
+        title=" ".join(args.title.split()) or None if args.title is not None else None,
+        published=check_date(args.published, "--published") if args.published is not None else None,
+        publisher=" ".join(args.publisher.split()) or None if args.publisher is not None else None,
+    )
+    output: Path | None = args.output
     try:
-        raw = args.page.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise TalksbotError(f"cannot read {args.page}: {exc.strerror or exc}") from None
-    text = import_page(raw, url=args.url, title=args.title, published=args.published, publisher=args.publisher)
-    parse_document(text, "imported", str(args.output or "output"))  # the result must load
-    if args.output is None:
-        sys.stdout.write(text)
-    else:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
+        if output is not None:  # before any download: a wrong -o is said at once
+            check_target(output, overwrite=args.force)
+        source: str = args.source
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source):
+            check_url(source, "SOURCE")
+            settings = config.import_
+            page = fetch(
+                source, FetchSettings(settings.allow_private_addresses, settings.max_bytes, settings.timeout_seconds)
+            )
+            article = import_source(page.data, "html", overrides, fetched_from=page.url)
+        else:
+            kind = kind_of(source)
+            path = Path(source)
+            try:
+                if not path.is_file():
+                    raise TalksbotError(f"cannot read {path}: {'a folder' if path.is_dir() else 'no such file'}")
+                data = path.read_bytes()
+            except OSError as exc:
+                raise TalksbotError(f"cannot read {path}: {exc.strerror or exc}") from None
+            article = import_source(data, kind, overrides)
+        text = article.to_markdown()
+        if output is None:
+            sys.stdout.write(text)
+            return 0
+        write_atomic(output, text, overwrite=args.force)
+    except OutputExists as exc:
+        raise TalksbotError(f"{exc}; add --force to replace it") from None
+    paragraphs = len(article.paragraphs)
+    print(f"wrote {output}: {article.title} ({article.published}), {paragraphs} paragraphs", file=sys.stderr)
     return 0

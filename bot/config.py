@@ -18,6 +18,7 @@ from bot.errors import ConfigError
 from bot.knowledge import PUBLISHER_LIMIT, SEMANTIC_MODES, Settings
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_API_FILE_URL = "https://api.telegram.org/file/bot"
 _TOKEN_SHAPE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
 # Error messages quote the offending value, cut short (a long string, a YAML alias bomb).
 _SHORT_REPR = reprlib.Repr()
@@ -54,6 +55,11 @@ class TelegramConfig:
     """The Telegram adapter; the bot token comes from TELEGRAM_BOT_TOKEN, never from here."""
 
     api_base_url: str = DEFAULT_API_BASE_URL
+    # Where files sent to the bot are downloaded from (the token and getFile's file_path follow it).
+    # When api_base_url is set and this is not, it follows it (https://host/bot -> https://host/file/bot).
+    api_file_url: str = DEFAULT_API_FILE_URL
+    # Largest document an admin may send to import (Telegram's own download limit is 20 MB).
+    max_document_bytes: int = 5 * 1024 * 1024
     admins: tuple[int, ...] = ()
     feedback_path: Path = Path("feedback.jsonl")
     rate_limit_per_minute: int = 20
@@ -61,6 +67,17 @@ class TelegramConfig:
     # self-hosted test server (the end-to-end tests do).
     messages_per_second: int = 30
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    """Import of articles from the web (`talksbot import URL`, /add URL on Telegram)."""
+
+    # Loopback, private, link-local and other non-public addresses are refused unless this is set
+    # (tests, an intranet news site): otherwise the bot could be used to probe the operator's network.
+    allow_private_addresses: bool = False
+    max_bytes: int = 5 * 1024 * 1024  # largest page downloaded; reading stops past it
+    timeout_seconds: int = 20  # for the whole download, redirects included
 
 
 @dataclass(frozen=True)
@@ -77,8 +94,14 @@ class Config:
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     answer: Settings = field(default_factory=Settings)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    import_: ImportConfig = field(default_factory=ImportConfig, metadata={"key": "import"})
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     source: Path | None = None
+
+
+def file_url_for(api_base_url: str) -> str:
+    """The file download address that goes with an API address (https://host/bot -> https://host/file/bot)."""
+    return re.sub(r"/bot(?=\{token\}|$)", "/file/bot", api_base_url)
 
 
 def config_path(explicit: str | None) -> Path | None:
@@ -117,6 +140,11 @@ def load_config(path: Path | None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must be a mapping of sections (corpus:, answer:, telegram:)")
     config = _build(Config, data, "", path.parent)
+    telegram = data.get("telegram")
+    # A self-hosted Bot API server serves files too: api_file_url follows api_base_url unless set.
+    if isinstance(telegram, dict) and "api_file_url" not in telegram and "api_base_url" in telegram:
+        derived = file_url_for(config.telegram.api_base_url)
+        config = dataclasses.replace(config, telegram=dataclasses.replace(config.telegram, api_file_url=derived))
     return dataclasses.replace(_anchor_defaults(config, path.parent), source=path)
 
 
@@ -135,13 +163,14 @@ def _build(cls: type[Any], data: Any, prefix: str, base: Path) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"'{prefix.rstrip('.') or 'config'}' must be a mapping")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    # A field whose key is a Python keyword ("import") is named with a trailing "_" and says its key.
+    fields = {f.metadata.get("key", f.name): f.name for f in dataclasses.fields(cls) if f.name != "source"}
     values: dict[str, Any] = {}
     for key, raw in data.items():
         name = f"{prefix}{key}"
-        if key not in known:
-            raise ConfigError(f"unknown config key '{name}' (known: {', '.join(sorted(known))})")
-        values[key] = _value(hints[key], raw, name, base)
+        if key not in fields:
+            raise ConfigError(f"unknown config key '{name}' (known: {', '.join(sorted(fields))})")
+        values[fields[key]] = _value(hints[fields[key]], raw, name, base)
     built = cls(**values)
     _check(built, prefix)
     return built
@@ -203,6 +232,13 @@ def _check(built: Any, prefix: str) -> None:
     if isinstance(built, TelegramConfig):
         if not re.fullmatch(r"https?://\S+", built.api_base_url):
             raise ConfigError(f"'{prefix}api_base_url' must be an http(s) URL, not {built.api_base_url!r}")
+        if not re.fullmatch(r"https?://\S+", built.api_file_url):
+            raise ConfigError(f"'{prefix}api_file_url' must be an http(s) URL, not {built.api_file_url!r}")
+        if not 1024 <= built.max_document_bytes <= 20 * 1024 * 1024:
+            raise ConfigError(
+                f"'{prefix}max_document_bytes' must be between 1024 and 20 MB (Telegram's limit), "
+                f"not {built.max_document_bytes}"
+            )
         if built.rate_limit_per_minute < 1:
             raise ConfigError(f"'{prefix}rate_limit_per_minute' must be at least 1")
         if not 1 <= built.messages_per_second <= 1000:
@@ -218,5 +254,10 @@ def _check(built: Any, prefix: str) -> None:
             raise ConfigError(f"'{prefix}secret_token' may only hold letters, digits, '_' and '-' (at most 256)")
         if not re.fullmatch(r"[A-Za-z0-9_./-]*", built.path):
             raise ConfigError(f"'{prefix}path' must be a URL path like 'telegram', not {built.path!r}")
+    if isinstance(built, ImportConfig):
+        if not 1024 <= built.max_bytes <= 50 * 1024 * 1024:
+            raise ConfigError(f"'{prefix}max_bytes' must be between 1024 and 50 MB, not {built.max_bytes}")
+        if not 1 <= built.timeout_seconds <= 300:
+            raise ConfigError(f"'{prefix}timeout_seconds' must be between 1 and 300, not {built.timeout_seconds}")
     if isinstance(built, LoggingConfig) and built.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"'{prefix}level' must be DEBUG, INFO, WARNING or ERROR, not {built.level!r}")

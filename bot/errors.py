@@ -58,3 +58,15 @@ class CorpusProblems(CorpusError):
 
 class ImportPageError(TalksbotError):
     """A raw page could not be turned into a corpus document."""
+
+
+class FetchError(ImportPageError):
+    """A page could not be downloaded: refused address, timeout, too large, not a web page, an HTTP error."""
+
+
+class OutputError(TalksbotError):
+    """An imported article could not be written where asked (no such folder, a folder, not writable)."""
+
+
+class OutputExists(OutputError):
+    """The file to write already exists and may not be replaced."""

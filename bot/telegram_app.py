@@ -51,7 +51,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import render
+from bot import render, telegram_admin
 from bot.answer import Answer, answer
 from bot.config import Config
 from bot.corpus import human_date
@@ -89,6 +89,7 @@ PUBLIC_COMMANDS: Final = (
 ADMIN_COMMANDS: Final = (
     BotCommand("reload", "Re-read the corpus folder"),
     BotCommand("stats", "Questions, refusals, feedback, uptime"),
+    *telegram_admin.COMMANDS,
 )
 _STATE_KEY: Final = "talksbot"
 
@@ -341,6 +342,7 @@ async def help_command(update: Update, context: Context) -> None:
     )
     if update.effective_user and update.effective_user.id in state.config.telegram.admins:
         text += "\n\n<b>Admin</b>\n/reload re-reads the corpus folder\n/stats shows usage since the start"
+        text += f"\n{html.escape(telegram_admin.HELP)}"
     await _reply(message, text, quote=message.chat.type != Chat.PRIVATE)
 
 
@@ -618,11 +620,6 @@ async def _reload_on_signal(state: State) -> None:
     await asyncio.to_thread(state.library.reload)
 
 
-def _file_url(api_base_url: str) -> str:
-    """The file download address that goes with an API address (https://host/bot -> https://host/file/bot)."""
-    return re.sub(r"/bot(?=\{token\}|$)", "/file/bot", api_base_url)
-
-
 def build_application(config: Config, token: str, library: Library) -> App:
     """Build the Application: rate limiter with retries, defaults, every handler, start-up hooks."""
     telegram = config.telegram
@@ -630,7 +627,7 @@ def build_application(config: Config, token: str, library: Library) -> App:
         Application.builder()
         .token(token)
         .base_url(telegram.api_base_url)
-        .base_file_url(_file_url(telegram.api_base_url))
+        .base_file_url(telegram.api_file_url)
         .rate_limiter(AIORateLimiter(overall_max_rate=telegram.messages_per_second, max_retries=3))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .concurrent_updates(16)
@@ -644,6 +641,7 @@ def build_application(config: Config, token: str, library: Library) -> App:
         limiter=UserRateLimiter(telegram.rate_limit_per_minute),
         feedback=FeedbackLog(telegram.feedback_path),
     )
+    telegram_admin.install(application, config, library)  # first: its handlers are narrower than the ones below
     new = filters.UpdateType.MESSAGE
     application.add_handlers(
         [

@@ -9,7 +9,9 @@ answer held past the bot's read timeout (then given, or dropped), a malformed JS
 outage (it stops listening and comes back on the same port). Like Telegram, it forgets updates
 once a getUpdates offset confirms them. Helpers build updates (private and group messages,
 mentions, replies, edits, channel posts, forwards, captions, callback and inline queries,
-stickers) and wait, with timeouts, for calls.
+stickers, documents) and wait, with timeouts, for calls. A document's bytes are served like
+Telegram serves them: getFile gives a file_path, and GET /file/bot<TOKEN>/<file_path> the bytes
+(each download is recorded as a call of the pseudo-method "downloadFile").
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 BOT_ID = 987654321
 BOT_USERNAME = "talks_test_bot"
@@ -45,7 +48,7 @@ BOT_USER = {
 }
 # Parameters that are text even when they look like JSON ("42" stays a string).
 _TEXT_PARAMS = frozenset(
-    {"text", "parse_mode", "callback_query_id", "inline_query_id", "action", "url", "secret_token",
+    {"text", "parse_mode", "callback_query_id", "inline_query_id", "action", "url", "secret_token", "file_id",
      "inline_message_id", "next_offset", "language_code", "ip_address", "switch_pm_text", "switch_pm_parameter"}
 )
 _ALLOWED_TAGS = {
@@ -202,6 +205,7 @@ class FakeBotAPI:
         self.chats: dict[int, dict[str, Any]] = {}
         self.faults: dict[str, deque[Fault]] = {}
         self.confirmed_offset = 0
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes)
         self._cond = threading.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -279,6 +283,11 @@ class FakeBotAPI:
     def base_url(self) -> str:
         """The value for telegram.api_base_url."""
         return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def file_url(self) -> str:
+        """The value for telegram.api_file_url."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
 
     def outage(self, seconds: float) -> threading.Thread:
         """The API goes away for `seconds`: connections are refused, then it listens again on the same port.
@@ -367,6 +376,8 @@ class FakeBotAPI:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         prefix = f"/bot{self.token}/"
+        if url.path.startswith("/file/bot"):
+            return self._serve_file(request, url.path)
         if not url.path.startswith("/bot"):
             return self._send(request, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
         if not url.path.startswith(prefix):
@@ -410,6 +421,18 @@ class FakeBotAPI:
         if fault.kind == "html":
             return self._send_bytes(request, fault.status, NGINX_502, "text/html")
         return self._send(request, fault.status, response)
+
+    def _serve_file(self, request: BaseHTTPRequestHandler, path: str) -> None:
+        """GET /file/bot<TOKEN>/<file_path>: the bytes of a file a user sent (404 for any other path)."""
+        prefix = f"/file/bot{self.token}/"
+        path = unquote(path)  # PTB quotes the token's ":" in file URLs
+        file_path = path[len(prefix) :] if path.startswith(prefix) else None
+        with self._cond:
+            data = next((d for p, d in self.files.values() if p == file_path), None)
+        self._record(Call("downloadFile", {"file_path": file_path}, 200 if data is not None else 404, {}))
+        if data is None:
+            return self._send_bytes(request, 404, b"Not Found", "text/plain")
+        return self._send_bytes(request, 200, data, "application/octet-stream")
 
     def _record(self, call: Call) -> None:
         with self._cond:
@@ -524,6 +547,13 @@ class FakeBotAPI:
 
     def _m_logout(self, params: dict[str, Any]) -> Any:
         return True
+
+    def _m_getfile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise BadRequest("invalid file_id")
+        file_path, data = self.files[file_id]
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data), "file_path": file_path}
 
     def _m_sendchataction(self, params: dict[str, Any]) -> Any:
         self._chat(params)
@@ -762,6 +792,26 @@ class FakeBotAPI:
             "width": 512, "height": 512, "is_animated": False, "is_video": False,
         }
         return self.message(chat, user_id, None, sticker=sticker)
+
+    def document(
+        self, user_id: int, file_name: str, data: bytes, mime_type: str = "text/html", caption: str | None = None
+    ) -> dict[str, Any]:
+        """Queue a private message from a user with a file attached; its bytes are served through getFile."""
+        with self._cond:
+            number = len(self.files) + 1
+            file_id = f"BQACAgFakeDocument{number}"
+            self.files[file_id] = (f"documents/file_{number}{Path(file_name).suffix}", data)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"AgADFakeDoc{number}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
+        extra: dict[str, Any] = {"document": document}
+        if caption is not None:
+            extra["caption"] = caption
+        return self.message(self.private_chat(user_id), user_id, None, **extra)
 
     def press(self, user_id: int, message: dict[str, Any], data: str) -> str:
         """Queue a callback query: the user pressed the button with `data` under `message`."""

@@ -17,10 +17,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot import render
 from bot.answer import Answer
-from bot.config import load_config
+from bot.config import file_url_for, load_config
 from bot.errors import ConfigError, TalksbotError
 from bot.logsafety import RedactingFilter, install_redaction
-from bot.telegram_app import _file_url, bot_token, duration, on_error, webhook_secret
+from bot.telegram_app import bot_token, duration, on_error, webhook_secret
 from bot.telegram_support import (
     Asked,
     ButtonData,
@@ -281,8 +281,8 @@ def test_duration_is_short_and_human() -> None:
 
 
 def test_file_url_follows_the_api_url() -> None:
-    assert _file_url("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
-    assert _file_url("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
+    assert file_url_for("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
+    assert file_url_for("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
 
 
 def test_shorten_and_preview() -> None:
