@@ -18,9 +18,10 @@ from bot.excerpt import ELLIPSIS, shape_excerpt
 from bot.features import Similarity, describe_pairs, describe_question
 from bot.index import Index, select
 from bot.knowledge import Knowledge, Settings, sentences_of
-from bot.model import ModelError
-from bot.query import ABOUT_THE_ARTICLE, EXPANSION_WEIGHT, Query, analyze
-from bot.text import cached_terms, fold, stem
+from bot.memory import recall
+from bot.model import ModelError, Stage
+from bot.query import ABOUT_THE_ARTICLE, EXPANSION_WEIGHT, Query, analyze, question_parts
+from bot.text import WordRarity, cached_terms, fold, stem
 
 # "Another passage" offers a further candidate only while the ranker still gives it this chance.
 MIN_ALTERNATIVE = 0.1
@@ -50,9 +51,10 @@ class Candidates:
     query: Query
     positions: tuple[int, ...]  # passages, best BM25 score first
     pairs: npt.NDArray[np.float64]  # one row of bot.features.PAIR_FEATURES per candidate
-    bm25_best: float
     semantic: bool  # whether the semantic features were computed
     sentence_similarity: tuple[npt.NDArray[np.float64], ...] = ()  # per candidate, each sentence's
+    document_numbers: tuple[frozenset[str], ...] = ()  # per candidate, the numbers of its document
+    question_vector: npt.NDArray[np.float64] | None = None  # the question's embedding (semantic only)
 
 
 def consider(clean: str, knowledge: Knowledge, settings: Settings) -> Candidates:
@@ -61,9 +63,14 @@ def consider(clean: str, knowledge: Knowledge, settings: Settings) -> Candidates
     index = knowledge.index
     scores = rank_scores(query, index) if query.words else np.zeros(len(index))
     positions = tuple(hit.position for hit in select(scores, settings.candidates))
+    asking = " ".join(part for part, weight in question_parts(clean) if weight == 1.0)
+    question = _embed(asking, knowledge) if query.words and positions else None
     passages = [index.passages[p] for p in positions]
     sentence_texts = [sentences_of(p.text) for p in passages]
-    similarity, per_sentence = _similarity(clean, positions, knowledge)
+    similarity, per_sentence = _similarity(question, positions, knowledge)
+    recalled = None
+    if knowledge.memory is not None and question is not None:
+        recalled = recall(knowledge.memory, question, positions, [p.doc_id for p in passages])
     pairs = describe_pairs(
         query,
         passages,
@@ -72,9 +79,28 @@ def consider(clean: str, knowledge: Knowledge, settings: Settings) -> Candidates
         [knowledge.document_terms[p.doc_id] for p in passages],
         [[frozenset(cached_terms(s)) for s in texts] for texts in sentence_texts],
         similarity,
+        recalled,
     )
-    best = float(scores[positions[0]]) if positions else 0.0
-    return Candidates(query, positions, pairs, best, similarity is not None, per_sentence)
+    numbers = tuple(knowledge.document_numbers[p.doc_id] for p in passages)
+    semantic = similarity is not None
+    return Candidates(query, positions, pairs, semantic, per_sentence, numbers, question)
+
+
+def assess(stage: Stage, candidates: Candidates, rarity: WordRarity) -> tuple[npt.NDArray[np.float64], float]:
+    """Return the ranker's probability for each candidate and the confidence that the best one answers."""
+    ranking = stage.ranker.probabilities(candidates.pairs)
+    features = question_features(candidates, ranking, rarity)
+    return ranking, float(stage.answerable.probabilities(features[None, :])[0])
+
+
+def question_features(
+    candidates: Candidates, ranking: npt.NDArray[np.float64], rarity: WordRarity
+) -> npt.NDArray[np.float64]:
+    """Return bot.features.QUESTION_FEATURES for a question's candidates as a ranker scored them."""
+    top = int(np.argmax(ranking))
+    query, pairs = candidates.query, candidates.pairs
+    numbers = candidates.document_numbers[top]
+    return describe_question(query, pairs, ranking, rarity, numbers)
 
 
 def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 0) -> Answer:
@@ -93,9 +119,7 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     if knowledge.model is None:
         raise ModelError("no learned model is loaded")
     stage = knowledge.model.stage(candidates.semantic)
-    ranking = stage.ranker.probabilities(candidates.pairs)
-    features = describe_question(query, candidates.pairs, ranking, knowledge.rarity, candidates.bm25_best)
-    confidence = float(stage.answerable.probabilities(features[None, :])[0])
+    ranking, confidence = assess(stage, candidates, knowledge.rarity)
     if confidence < stage.threshold:
         return _refusal(question, knowledge, settings, "not-covered")
     order = np.argsort(-ranking, kind="stable")
@@ -118,16 +142,22 @@ def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 
     )
 
 
+def _embed(clean: str, knowledge: Knowledge) -> npt.NDArray[np.float64] | None:
+    """Return the question's embedding, or None without the semantic model."""
+    if knowledge.vectors is None or knowledge.encoder is None:
+        return None
+    vector: npt.NDArray[np.float64] = knowledge.encoder.embed([clean])[0].astype(np.float64)
+    return vector
+
+
 def _similarity(
-    clean: str, positions: tuple[int, ...], knowledge: Knowledge
+    question: npt.NDArray[np.float64] | None, positions: tuple[int, ...], knowledge: Knowledge
 ) -> tuple[Similarity | None, tuple[npt.NDArray[np.float64], ...]]:
     """Return the candidates' semantic similarity to the question, or None without the model."""
-    vectors, encoder = knowledge.vectors, knowledge.encoder
-    if vectors is None or encoder is None or not positions:
+    vectors = knowledge.vectors
+    if question is None or vectors is None or not positions:
         return None, ()
-    question = encoder.embed([clean])[0].astype(np.float64)
-    chosen = np.array(positions)
-    passage = vectors.passages[chosen].astype(np.float64) @ question
+    passage = vectors.passages[np.array(positions)].astype(np.float64) @ question
     starts = vectors.sentence_starts
     per_sentence = tuple(vectors.sentences[starts[p] : starts[p + 1]].astype(np.float64) @ question for p in positions)
     sentence = np.array([float(s.max()) if len(s) else 0.0 for s in per_sentence])

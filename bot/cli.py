@@ -155,7 +155,7 @@ def _eval(library: Library, paths: Sequence[Path], show_misses: bool) -> int:
 def _learn(args: argparse.Namespace, config: Config) -> int:
     """`train`: fit and write the model; `eval --cv`: cross-validate, print and write the report."""
     from bot.corpus import load_corpus
-    from bot.learn import collect_feedback, collect_sets, find_sets
+    from bot.learn import collect_feedback, collect_sets, find_sets, recollections_of
     from bot.library import open_encoder
     from bot.quality import fit_shipped, measure, render
     from bot.text import WordRarity
@@ -164,7 +164,8 @@ def _learn(args: argparse.Namespace, config: Config) -> int:
     encoder = open_encoder(config.answer.semantic)
     sets = find_sets(args.questions)
     corpus = load_corpus(config.corpus.path)
-    examples = collect_sets(sets, corpus, rarity, encoder, config.answer)
+    memory = recollections_of(sets, corpus)
+    examples = collect_sets(sets, corpus, rarity, encoder, config.answer, memory)
     if getattr(args, "feedback", None) is not None:
         from bot.cache import build_knowledge
 
@@ -177,7 +178,7 @@ def _learn(args: argparse.Namespace, config: Config) -> int:
     variants = (True, False) if encoder is not None else (False,)
     cross_validated = getattr(args, "cv", False)
     qualities = [measure(examples, articles, rarity, semantic) for semantic in variants] if cross_validated else []
-    model = fit_shipped(examples, rarity, qualities, [s.name for s in sets])
+    model = fit_shipped(examples, rarity, qualities, [s.name for s in sets], memory)
     if args.command == "train":
         _write(args.output, model.dumps())
         print(f"wrote {args.output}: trained on {len(examples)} questions from {len(sets)} files", file=sys.stderr)

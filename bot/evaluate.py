@@ -11,7 +11,7 @@ import yaml
 
 from bot.answer import Answer
 from bot.errors import TalksbotError
-from bot.text import fold
+from bot.text import matchable
 
 EXCERPT_LIMIT = 500
 
@@ -53,18 +53,13 @@ def load_items(path: Path) -> list[Item]:
     return items
 
 
-def folded(text: str) -> str:
-    """Return text as the scorer compares it: folded, '…' as '...', case and white space ignored."""
-    return " ".join(fold(text).replace("…", "...").casefold().split())
-
-
 def is_correct(item: Item, answer: Answer) -> bool:
     """An answerable item needs an excerpt holding a gold fragment; an unanswerable one a refusal."""
     if not item.answers:
         return not answer.found
     if not answer.found or len(answer.excerpt) > EXCERPT_LIMIT:
         return False
-    return any(folded(g) in folded(answer.excerpt) for g in item.answers)
+    return any(matchable(g) in matchable(answer.excerpt) for g in item.answers)
 
 
 def score(items: Sequence[Item], ask: Callable[[str], Answer]) -> list[Outcome]:

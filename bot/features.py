@@ -3,7 +3,8 @@
 Every feature is general: scores, shares, positions, kinds of fact and semantic similarities. None
 names a word of a particular article. The learned model (bot.model) weighs them; their names are
 the model file's contract, so a feature is renamed or removed only together with a retrained
-model (`talksbot train`).
+model (`talksbot train`). Raw BM25 scores grow and shrink with the corpus, so only their relation
+to the best candidate is used: the model must hold on corpora whose scores look unlike ours.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from bot.memory import Recall
 from bot.passages import Passage
 from bot.query import Query, holds_wanted, proximity
-from bot.text import WordRarity
+from bot.text import WordRarity, numbers_in
 
 # A photo caption: the document's first paragraph, crediting a photographer or a source.
 _CREDIT = re.compile(r"\b(photo|photograph|screenshot|image|picture|credit|illustration|video)s?\s*(by|:)", re.I)
 
 PAIR_FEATURES: tuple[str, ...] = (
     "bm25_share",  # BM25 score / the best candidate's
-    "bm25_log",  # log(1 + BM25 score)
     "bm25_rank",  # 1 / (1 + rank by BM25)
     "coverage",  # rarity-weighted share of the question's words in the passage
     "word_share",  # plain share of the question's known words in the passage
@@ -38,11 +39,17 @@ PAIR_FEATURES: tuple[str, ...] = (
     "caption",  # the passage is a photo caption
     "lead",  # the passage is its document's first
     "length",  # log of the passage's length
+    "numbers_missing",  # numbers the question names that the passage lacks
+    "names_missing",  # names the question capitalises that the passage lacks
+    "document_names_missing",  # ... that the passage's whole document lacks
     "semantic",  # cosine of question and passage embeddings
     "semantic_sentence",  # cosine of the question and the passage's closest sentence
     "semantic_gap",  # semantic - the best candidate's semantic
     "semantic_sentence_gap",
     "semantic_rank",  # 1 / (1 + rank by semantic)
+    "semantic_memory",  # cosine to the closest labelled question this passage answers (bot.memory)
+    "semantic_memory_known",  # the passage answers some labelled question
+    "semantic_memory_unanswered",  # cosine to the closest labelled question its document does not answer
 )
 SEMANTIC_FEATURES = frozenset(name for name in PAIR_FEATURES if name.startswith("semantic"))
 
@@ -54,16 +61,22 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "top_absent_weight",
     "top_kind_met",
     "top_kind_unmet",
+    "top_numbers_missing",
+    "top_document_numbers_missing",  # numbers of the question the best passage's document lacks
+    "top_document_names_missing",
+    "top_document_coverage",
     "missing_specific",  # rare or capitalised words no passage has
     "unknown_rare",  # words no passage has, rarer than Zipf 3.3 / 4.5
     "unknown_uncommon",
     "unknown_weight",  # share of the question's weight the corpus lacks
     "unknown_min_zipf",  # everyday frequency of the rarest word the corpus lacks (/7)
     "question_words",  # how many content words (/10)
-    "bm25_best_log",
     "top_semantic",
     "top_semantic_sentence",
     "best_semantic_sentence",
+    "top_semantic_memory",
+    "best_semantic_memory",
+    "top_semantic_memory_unanswered",
 )
 
 
@@ -88,6 +101,7 @@ def describe_pairs(
     document_terms: Sequence[frozenset[str]],
     sentence_terms: Sequence[Sequence[frozenset[str]]],
     similarity: Similarity | None,
+    recalled: Recall | None = None,
 ) -> npt.NDArray[np.float64]:
     """Return one row of PAIR_FEATURES per candidate passage.
 
@@ -97,6 +111,7 @@ def describe_pairs(
     """
     n = len(passages)
     rows = np.zeros((n, len(PAIR_FEATURES)))
+    lexical = PAIR_FEATURES.index("semantic")
     scores = np.asarray(bm25, dtype=np.float64)
     best = float(scores.max()) if n and scores.max() > 0 else 1.0
     bm25_rank = _ranks(scores)
@@ -105,9 +120,8 @@ def describe_pairs(
         stems = frozenset(where[i])
         absent = [qw.weight for qw in query.words if qw.known and not qw.stems & stems]
         kinds = holds_wanted(passage.text, query)
-        rows[i, :14] = (
+        rows[i, :lexical] = (
             scores[i] / best,
-            math.log1p(max(scores[i], 0.0)),
             1.0 / (1.0 + bm25_rank[i]),
             query.coverage(stems),
             sum(1 for qw in known if qw.stems & stems) / max(len(known), 1),
@@ -120,21 +134,32 @@ def describe_pairs(
             1.0 if is_caption(passage) else 0.0,
             1.0 if passage.ordinal == 0 else 0.0,
             math.log1p(len(passage.text)) / 7.0,
+            float(len(query.numbers - numbers_in(passage.text))),
+            float(len(query.names - stems)),
+            float(len(query.names - document_terms[i])),
         )
     if similarity is not None and n:
         semantic, sentence = similarity.passage, similarity.sentence
-        rows[:, 14] = semantic
-        rows[:, 15] = sentence
-        rows[:, 16] = semantic - semantic.max()
-        rows[:, 17] = sentence - sentence.max()
-        rows[:, 18] = 1.0 / (1.0 + _ranks(semantic + sentence))
+        rows[:, lexical] = semantic
+        rows[:, lexical + 1] = sentence
+        rows[:, lexical + 2] = semantic - semantic.max()
+        rows[:, lexical + 3] = sentence - sentence.max()
+        rows[:, lexical + 4] = 1.0 / (1.0 + _ranks(semantic + sentence))
+    if recalled is not None:
+        remember(rows, recalled)
     return rows
 
 
 def describe_question(
-    query: Query, pairs: npt.NDArray[np.float64], ranking: npt.NDArray[np.float64], rarity: WordRarity, bm25_best: float
+    query: Query,
+    pairs: npt.NDArray[np.float64],
+    ranking: npt.NDArray[np.float64],
+    rarity: WordRarity,
+    top_document_numbers: frozenset[str],
 ) -> npt.NDArray[np.float64]:
-    """Return QUESTION_FEATURES for a question, its candidates' features and the ranker's probabilities."""
+    """Return QUESTION_FEATURES for a question, its candidates' features and the ranker's probabilities.
+
+    `top_document_numbers` are the numbers of the best candidate's document."""
     column = {name: i for i, name in enumerate(PAIR_FEATURES)}
     order = np.argsort(-ranking, kind="stable")
     top = int(order[0])
@@ -151,18 +176,31 @@ def describe_question(
         pairs[top, column["absent_weight"]],
         pairs[top, column["kind_met"]],
         pairs[top, column["kind_unmet"]],
+        pairs[top, column["numbers_missing"]],
+        float(len(query.numbers - top_document_numbers)),
+        pairs[top, column["document_names_missing"]],
+        pairs[top, column["document_coverage"]],
         float(len(query.missing)),
         float(sum(1 for z in zipfs if z < 3.3)),
         float(sum(1 for z in zipfs if z < 4.5)),
         sum(qw.weight for qw in unknown) / total,
         min(zipfs, default=7.0) / 7.0,
         len(query.words) / 10.0,
-        math.log1p(max(bm25_best, 0.0)),
         pairs[top, column["semantic"]],
         pairs[top, column["semantic_sentence"]],
         float(pairs[:, column["semantic_sentence"]].max()),
+        pairs[top, column["semantic_memory"]],
+        float(pairs[:, column["semantic_memory"]].max()),
+        pairs[top, column["semantic_memory_unanswered"]],
     )
     return np.array(values, dtype=np.float64)
+
+
+def remember(rows: npt.NDArray[np.float64], recalled: Recall) -> None:
+    """Write what the memory recalls into the candidates' feature rows (in place)."""
+    rows[:, PAIR_FEATURES.index("semantic_memory")] = recalled.passage
+    rows[:, PAIR_FEATURES.index("semantic_memory_known")] = recalled.known
+    rows[:, PAIR_FEATURES.index("semantic_memory_unanswered")] = recalled.unanswered
 
 
 def _ranks(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -11,10 +11,11 @@ import numpy.typing as npt
 
 from bot.corpus import Corpus, Document
 from bot.index import Index
+from bot.memory import Memory, build_memory
 from bot.model import Model
 from bot.passages import Passage, split_all, split_sentences
 from bot.semantic import Encoder
-from bot.text import Speller, WordRarity, cached_terms
+from bot.text import Speller, WordRarity, cached_terms, numbers_in
 
 PUBLISHER_LIMIT = 500  # the publisher's reprint limit, in characters of article text
 SEMANTIC_MODES = ("auto", "on", "off")
@@ -53,8 +54,10 @@ class Knowledge:
     model: Model | None  # None only while training a model (bot.learn)
     vectors: Vectors | None = None
     encoder: Encoder | None = None  # embeds questions; None when the semantic model is off or missing
+    memory: Memory | None = None  # the model's labelled questions about this corpus (with the encoder)
     documents: Mapping[str, Document] = field(default_factory=dict)
     document_terms: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    document_numbers: Mapping[str, frozenset[str]] = field(default_factory=dict)
     sorted_stems: tuple[str, ...] = ()
 
     @classmethod
@@ -66,8 +69,12 @@ class Knowledge:
         index: Index | None = None,
         vectors: Vectors | None = None,
         encoder: Encoder | None = None,
+        memory_vectors: npt.NDArray[np.float32] | None = None,
     ) -> Knowledge:
-        """Split the corpus into passages and index them (or take the index bot.cache saved for it)."""
+        """Split the corpus into passages and index them (or take the index bot.cache saved for it).
+
+        With an encoder and a model, the model's labelled questions about these documents are
+        embedded (or taken from `memory_vectors`, saved by bot.cache)."""
         if index is None:
             index = Index(split_all(corpus.documents))
         stems: dict[str, set[str]] = {}
@@ -75,6 +82,10 @@ class Knowledge:
             stems.setdefault(passage.doc_id, set()).update(index.terms_of(position))
         for doc in corpus.documents:
             stems.setdefault(doc.doc_id, set()).update(cached_terms(doc.title))
+        memory = None
+        if encoder is not None and vectors is not None and model is not None:
+            urls = {d.url: d.doc_id for d in corpus.documents}
+            memory = build_memory(model.memory, index.passages, urls, encoder.embed, memory_vectors)
         return cls(
             corpus=corpus,
             index=index,
@@ -83,8 +94,10 @@ class Knowledge:
             model=model,
             vectors=vectors,
             encoder=encoder,
+            memory=memory,
             documents={d.doc_id: d for d in corpus.documents},
             document_terms={doc_id: frozenset(s) for doc_id, s in stems.items()},
+            document_numbers={d.doc_id: numbers_in(f"{d.title}\n{d.body}") for d in corpus.documents},
             sorted_stems=tuple(sorted(index.vocabulary)),
         )
 

@@ -10,24 +10,26 @@ Everything here is deterministic: the same data gives the same model file, byte 
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.answer import Candidates, consider
+from bot.answer import Candidates, assess, consider, question_features
 from bot.corpus import Corpus, Document, parse_document, read_text
-from bot.evaluate import Item, folded, load_items
-from bot.features import PAIR_FEATURES, QUESTION_FEATURES, SEMANTIC_FEATURES, describe_question
+from bot.evaluate import Item, load_items
+from bot.features import PAIR_FEATURES, QUESTION_FEATURES, SEMANTIC_FEATURES, remember
 from bot.index import Index
 from bot.knowledge import Knowledge, Settings, embed_passages
+from bot.memory import Recall, Recollection, build_memory, merge, recall
 from bot.model import Logistic, Model, Stage, parse_model
 from bot.passages import split_all
 from bot.semantic import Encoder
-from bot.text import WordRarity, fold
+from bot.text import WordRarity, fold, matchable
 
 # L2 penalty of both regressions (on standardised features); cross-validation chose it over
 # 0.1-10: the scores are flat from 0.3 to 3.
@@ -46,22 +48,51 @@ class Example:
     candidates: Candidates
     labels: tuple[bool, ...]  # one per candidate
     answerable: bool | None  # None: unknown (a 👎 vote says only that one passage is wrong)
+    recalls: Mapping[str, Recall] = field(default_factory=dict)  # what each set's questions recall
+
+
+def recalled(examples: Sequence[Example], groups: Collection[str]) -> list[Example]:
+    """Return the examples with the memory features of the given sets' questions only, never their own.
+
+    A question never recalls its own set: trained that way, the model learns what memory is
+    worth for a question nobody has labelled, which is what it will meet.
+    """
+    result = []
+    for example in examples:
+        if not example.recalls:
+            result.append(example)
+            continue
+        candidates = example.candidates
+        parts = [r for g, r in example.recalls.items() if g in groups and g != example.group]
+        memory = merge(parts, len(candidates.positions))
+        pairs = candidates.pairs.copy()
+        remember(pairs, memory)
+        updated = dataclasses.replace(candidates, pairs=pairs)
+        result.append(dataclasses.replace(example, candidates=updated))
+    return result
 
 
 def label(knowledge: Knowledge, candidates: Candidates, gold: Sequence[str]) -> tuple[bool, ...]:
     """Return, per candidate, whether its passage holds one of the gold fragments."""
-    fragments = [folded(g) for g in gold]
-    texts = [folded(knowledge.index.passages[p].text) for p in candidates.positions]
+    fragments = [matchable(g) for g in gold]
+    texts = [matchable(knowledge.index.passages[p].text) for p in candidates.positions]
     return tuple(any(f in text for f in fragments) for text in texts)
 
 
 def collect(group: str, items: Iterable[Item], knowledge: Knowledge, settings: Settings) -> list[Example]:
     """Describe every labelled question of one set against the corpus it is about."""
     examples = []
+    memory = knowledge.memory
+    groups = sorted(set(memory.groups)) if memory is not None else []
     for item in items:
         candidates = consider(fold(item.question), knowledge, settings)
         labels = label(knowledge, candidates, item.answers)
-        examples.append(Example(group, item, candidates, labels, bool(item.answers)))
+        recalls: dict[str, Recall] = {}
+        if memory is not None and candidates.question_vector is not None:
+            vector, positions = candidates.question_vector, candidates.positions
+            documents = [knowledge.index.passages[p].doc_id for p in positions]
+            recalls = {g: recall(memory, vector, positions, documents, {g}) for g in groups}
+        examples.append(Example(group, item, candidates, labels, bool(item.answers), recalls))
     return examples
 
 
@@ -130,10 +161,7 @@ def fit_stage(examples: Sequence[Example], rarity: WordRarity, semantic: bool) -
             target = _answerability_target(example, inner)
             if target is not None:
                 ranking = inner.probabilities(example.candidates.pairs)
-                q = describe_question(
-                    example.candidates.query, example.candidates.pairs, ranking, rarity, example.candidates.bm25_best
-                )
-                rows.append(q[question_columns])
+                rows.append(question_features(example.candidates, ranking, rarity)[question_columns])
                 targets.append(target)
     answerable = _with_columns(
         fit_logistic(np.array(rows), np.array(targets, dtype=np.float64), question_names), question_columns
@@ -141,12 +169,15 @@ def fit_stage(examples: Sequence[Example], rarity: WordRarity, semantic: bool) -
     return Stage(ranker=ranker, answerable=answerable, threshold=0.5)
 
 
-def train(examples: Sequence[Example], rarity: WordRarity, about: dict[str, object]) -> Model:
+def train(
+    examples: Sequence[Example], rarity: WordRarity, about: dict[str, object], memory: Sequence[Recollection] = ()
+) -> Model:
     """Fit both variants (lexical, and semantic when the examples have similarities) into a Model."""
+    examples = recalled(examples, {e.group for e in examples})
     lexical = fit_stage(examples, rarity, semantic=False)
     has_semantic = bool(examples) and all(e.candidates.semantic for e in examples if e.candidates.positions)
     semantic = fit_stage(examples, rarity, semantic=True) if has_semantic else None
-    draft = Model(lexical, semantic, about, "")
+    draft = Model(lexical, semantic, about, "", tuple(memory))
     return parse_model(draft.dumps(), "trained model")  # as it will be read back: rounded, fingerprinted
 
 
@@ -155,9 +186,7 @@ def decide(model: Model, candidates: Candidates, rarity: WordRarity) -> tuple[in
     if not candidates.positions:
         return None, 0.0
     stage = model.stage(candidates.semantic)
-    ranking = stage.ranker.probabilities(candidates.pairs)
-    features = describe_question(candidates.query, candidates.pairs, ranking, rarity, candidates.bm25_best)
-    confidence = float(stage.answerable.probabilities(features[None, :])[0])
+    ranking, confidence = assess(stage, candidates, rarity)
     top = int(np.argmax(ranking))
     return (top if confidence >= stage.threshold else None), confidence
 
@@ -183,14 +212,17 @@ class Fold:
 
 def cross_validate(
     examples: Sequence[Example],
-    held_out: Callable[[str], bool],
+    held_out: Callable[[Example], bool],
     rarity: WordRarity,
     semantic: bool,
     name: str,
 ) -> Fold:
-    """Train on the examples whose group is not held out, judge the ones that are."""
-    train_on = [e for e in examples if not held_out(e.group)]
-    test_on = tuple(e for e in examples if held_out(e.group))
+    """Train on the examples that are not held out, judge the ones that are.
+
+    The memory holds only the training questions, as a model trained on them would."""
+    groups = {e.group for e in examples if not held_out(e)}
+    train_on = recalled([e for e in examples if not held_out(e)], groups)
+    test_on = tuple(recalled([e for e in examples if held_out(e)], groups))
     lexical = fit_stage(train_on, rarity, semantic=False)
     model = Model(lexical, fit_stage(train_on, rarity, semantic=True) if semantic else None, {}, "")
     return Fold(name, test_on, tuple(decide(model, e.candidates, rarity)[0] for e in test_on))
@@ -237,9 +269,9 @@ def _subset(candidates: Candidates, keep: Sequence[int]) -> Candidates:
         candidates.query,
         tuple(candidates.positions[i] for i in keep),
         candidates.pairs[list(keep)],
-        candidates.bm25_best,
         candidates.semantic,
         tuple(candidates.sentence_similarity[i] for i in keep) if candidates.sentence_similarity else (),
+        tuple(candidates.document_numbers[i] for i in keep),
     )
 
 
@@ -271,12 +303,41 @@ def find_sets(paths: Sequence[Path]) -> list[QuestionSet]:
     return sets
 
 
+def recollections_of(sets: Sequence[QuestionSet], corpus: Corpus) -> list[Recollection]:
+    """Return every labelled question of the sets as the model's memory keeps it."""
+    base = tuple(d.url for d in corpus.documents)
+    memory = []
+    for question_set in sets:
+        urls = (question_set.article.url,) if question_set.article is not None else base
+        for item in load_items(question_set.path):
+            memory.append(Recollection(item.question, item.answers, urls, question_set.name))
+    return memory
+
+
 def collect_sets(
-    sets: Sequence[QuestionSet], corpus: Corpus, rarity: WordRarity, encoder: Encoder | None, settings: Settings
+    sets: Sequence[QuestionSet],
+    corpus: Corpus,
+    rarity: WordRarity,
+    encoder: Encoder | None,
+    settings: Settings,
+    memory: Sequence[Recollection] = (),
 ) -> list[Example]:
-    """Describe every question of every set against its corpus (the corpus, plus the set's article)."""
+    """Describe every question of every set against its corpus (the corpus, plus the set's article).
+
+    With an encoder, `memory` (see recollections_of) gives each question what the other sets'
+    questions recall; see `recalled` for how it is used in training.
+    """
     examples: list[Example] = []
     built: dict[str, Knowledge] = {}
+    embedded: dict[str, npt.NDArray[np.float32]] = {}
+
+    def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        assert encoder is not None
+        new = [t for t in dict.fromkeys(texts) if t not in embedded]
+        if new:
+            embedded.update(zip(new, encoder.embed(new), strict=True))
+        return np.array([embedded[t] for t in texts], dtype=np.float32)
+
     for question_set in sets:
         documents = corpus.documents
         if question_set.article is not None and all(d.url != question_set.article.url for d in documents):
@@ -285,6 +346,10 @@ def collect_sets(
         if key not in built:
             index = Index(split_all(documents))
             vectors = embed_passages(index.passages, encoder) if encoder is not None else None
-            built[key] = Knowledge.build(Corpus(documents, corpus.synonyms), rarity, None, index, vectors, encoder)
+            knowledge = Knowledge.build(Corpus(documents, corpus.synonyms), rarity, None, index, vectors, encoder)
+            if encoder is not None and memory:
+                urls = {d.url: d.doc_id for d in documents}
+                knowledge = dataclasses.replace(knowledge, memory=build_memory(memory, index.passages, urls, embed))
+            built[key] = knowledge
         examples.extend(collect(question_set.name, load_items(question_set.path), built[key], settings))
     return examples

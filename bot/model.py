@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from bot.errors import TalksbotError
 from bot.features import PAIR_FEATURES, QUESTION_FEATURES
+from bot.memory import Recollection
 
 MODEL_FORMAT = 1
 PACKAGED_MODEL = "data/model.json"
@@ -115,7 +116,8 @@ class Model:
     lexical: Stage
     semantic: Stage | None
     about: Mapping[str, Any]  # how it was trained: data, counts, cross-validated scores
-    fingerprint: str  # a digest of the file's model part; it joins the index cache key
+    fingerprint: str  # a digest of the whole model
+    memory: tuple[Recollection, ...] = ()  # labelled questions, recalled by meaning (bot.memory)
 
     def stage(self, semantic: bool) -> Stage:
         """Return the variant to use with or without semantic similarity."""
@@ -126,6 +128,7 @@ class Model:
         body: dict[str, Any] = {"format": MODEL_FORMAT, "about": dict(self.about), "lexical": self.lexical.to_json()}
         if self.semantic is not None:
             body["semantic"] = self.semantic.to_json()
+        body["memory"] = [r.to_json() for r in self.memory]
         return json.dumps(body, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -137,13 +140,14 @@ def parse_model(text: str, source: str) -> Model:
             raise ModelError(f"{source}: not a talksbot model file of format {MODEL_FORMAT}")
         lexical = Stage.from_json(raw["lexical"])
         semantic = Stage.from_json(raw["semantic"]) if "semantic" in raw else None
+        memory = tuple(Recollection.from_json(r) for r in raw.get("memory", ()))
     except ModelError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelError(f"{source}: broken model file ({type(exc).__name__}: {exc})".splitlines()[0]) from None
-    parts = {k: raw[k] for k in ("lexical", "semantic") if k in raw}
+    parts = {k: raw[k] for k in ("lexical", "semantic", "memory") if k in raw}
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-    return Model(lexical, semantic, raw.get("about", {}), digest)
+    return Model(lexical, semantic, raw.get("about", {}), digest, memory)
 
 
 def load_model(path: str | Path = "") -> Model:

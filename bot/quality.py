@@ -11,10 +11,11 @@ Every figure here is on questions the model did not train on:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.learn import Example, Fold, cross_validate, train
+from bot.memory import Recollection
 from bot.model import Model
 from bot.text import WordRarity
 
@@ -42,30 +43,19 @@ def measure(
     """Cross-validate one variant three ways (see the module's docstring)."""
     groups = sorted({e.group for e in examples})
     own = [g for g in groups if g not in article_sets and g != "feedback"]
-    by_set = tuple(cross_validate(examples, lambda x, g=g: x == g, rarity, semantic, g) for g in own)  # type: ignore[misc]
-    by_article = tuple(
-        cross_validate(examples, lambda x, g=g: x == g, rarity, semantic, g)  # type: ignore[misc]
-        for g in groups
-        if g in article_sets
-    )
+    by_set = tuple(cross_validate(examples, _in_group(g), rarity, semantic, g) for g in own)
+    by_article = tuple(cross_validate(examples, _in_group(g), rarity, semantic, g) for g in groups if g in article_sets)
     numbered = {id(e): n for n, e in enumerate(examples)}
     k_fold = tuple(
-        _fold_by_number(examples, numbered, k, rarity, semantic) for k in range(K_FOLDS)
+        cross_validate(examples, lambda e, k=k: numbered[id(e)] % K_FOLDS == k, rarity, semantic, f"fold {k + 1}")  # type: ignore[misc]
+        for k in range(K_FOLDS)
     )
     return Quality(semantic, by_set, by_article, k_fold)
 
 
-def _fold_by_number(
-    examples: Sequence[Example], numbered: dict[int, int], k: int, rarity: WordRarity, semantic: bool
-) -> Fold:
-    """Hold out every K_FOLDS-th question, starting at k."""
-    tagged = [
-        Example(f"{e.group}|{'held' if numbered[id(e)] % K_FOLDS == k else 'train'}", e.item, e.candidates, e.labels,
-                e.answerable)
-        for e in examples
-    ]
-    fold = cross_validate(tagged, lambda g: g.endswith("|held"), rarity, semantic, f"fold {k + 1}")
-    return fold
+def _in_group(group: str) -> Callable[[Example], bool]:
+    """Return a test for the examples of one question set."""
+    return lambda example: example.group == group
 
 
 def render(qualities: Sequence[Quality], model: Model, command: str) -> str:
@@ -130,7 +120,11 @@ def _percent(right: int, total: int) -> str:
 
 
 def fit_shipped(
-    examples: Sequence[Example], rarity: WordRarity, qualities: Sequence[Quality], sets: Sequence[str]
+    examples: Sequence[Example],
+    rarity: WordRarity,
+    qualities: Sequence[Quality],
+    sets: Sequence[str],
+    memory: Sequence[Recollection] = (),
 ) -> Model:
     """Train on everything, recording the data and the cross-validated scores in the model's `about`."""
     about: dict[str, object] = {"trained_on": list(sets), "questions": len(examples)}
@@ -141,7 +135,7 @@ def fit_shipped(
             "leave_one_article_out": round(_ratio(*Quality.share(q.by_article)), 4),
             "k_fold": round(_ratio(*Quality.share(q.k_fold)), 4),
         }
-    return train(examples, rarity, about)
+    return train(examples, rarity, about, memory)
 
 
 def _ratio(right: int, total: int) -> float:

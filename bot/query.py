@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.passages import split_sentences
-from bot.text import fold, proper_nouns, stem, terms, words
+from bot.text import fold, numbers_in, proper_nouns, stem, terms, words
 
 if TYPE_CHECKING:
     from bot.knowledge import Knowledge
@@ -65,7 +65,13 @@ _WANTS = (
         re.compile(r"^\W*when\b|\b(what|which) (year|date|day|month|time)\b|\bwhen (did|was|were|is|will|do|does)\b"),
     ),
     # "Who is Grushko?" asks for a role: a passage naming one beside the name fits.
-    ("role", re.compile(r"^\W*(who|what)('s|\s+(is|was|are|were))\b|\b(role|job|position|title|post) of\b")),
+    (
+        "role",
+        re.compile(
+            r"^\W*who('s|\s+(is|was|are|were))\b|\b(role|job|position|title|post) of\b"
+            r"|\bwhat (is|was|are|were) (his|her|their) (role|job|position|title)\b"
+        ),
+    ),
     ("person", re.compile(r"^\W*who\b|\bwhose\b|\b(which|what) (person|official|minister|man|woman|people)\b")),
     (
         "place",
@@ -130,6 +136,8 @@ class Query:
     wants: str | None = None  # the kind of fact asked for: "count", "money", "time", "person"... (see _WANTS)
     missing: tuple[str, ...] = ()  # specific words (names, rare terms) that no passage has
     unknown_discount: float = UNKNOWN_DISCOUNT
+    numbers: frozenset[str] = frozenset()  # the numbers it names ("2007", "3200"), see numbers_in
+    names: frozenset[str] = frozenset()  # stems of the words it capitalises mid-sentence ("lavrov")
 
     def coverage(self, stems: frozenset[str]) -> float:
         """Return the weighted share of the question's words found among these stems.
@@ -188,7 +196,9 @@ def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNO
         missing.extend(qw.typed for qw in unknown if knowledge.rarity.zipf_of(qw.word) < RARE_ZIPF_SHORT)
     text = fold(question).casefold()
     wants = next((kind for kind, pattern in _WANTS if pattern.search(text)), None)
-    return Query(tuple(query_words), wants, tuple(missing), unknown_discount)
+    names = frozenset(stem(n) for n in capitalised)
+    return Query(tuple(query_words), wants, tuple(missing), unknown_discount, numbers_in(question), names)
+
 
 
 def question_parts(question: str) -> list[tuple[str, float]]:

@@ -25,6 +25,7 @@ _FOLD_TABLE = str.maketrans(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_DIGITS = re.compile(r"\d[\d,.]*\d|\d")
 _WORD = re.compile(r"[^\W_]+(?:['][^\W_]+)*(?:-[^\W_]+)*")
 
 STOP_WORDS = frozenset(
@@ -56,7 +57,8 @@ ABBREVIATIONS = {
     "ppl": "people", "sec": "secretary", "wk": "week", "yr": "year", "yrs": "years", "2day": "today",
     "tmrw": "tomorrow", "pm": "prime minister", "dept": "department",
     "u": "you", "r": "are", "y": "why", "n": "and",
-    "wht": "what", "wat": "what",
+    "wht": "what", "wat": "what", "wen": "when", "hw": "how", "goin": "going", "gonna": "going to",
+    "wanna": "want to", "gotta": "have to", "bout": "about", "tho": "though", "thru": "through",
 }
 
 
@@ -93,6 +95,17 @@ def words(text: str) -> list[str]:
         elif token and (token not in STOP_WORDS or (len(raw) >= 2 and raw.isupper() and not _shouting(folded))):
             found.append(token.replace("'", ""))
     return found
+
+
+def matchable(text: str) -> str:
+    """Return text as gold fragments are compared: folded, '…' as '...', case and white space ignored."""
+    return " ".join(fold(text).replace("…", "...").casefold().split())
+
+
+@lru_cache(maxsize=8192)
+def numbers_in(text: str) -> frozenset[str]:
+    """Return the numbers a text writes in digits, without separators: "3,200 workers in 2007" → {3200, 2007}."""
+    return frozenset(m.group().replace(",", "").rstrip(".") for m in _DIGITS.finditer(text))
 
 
 def proper_nouns(text: str) -> set[str]:

@@ -13,12 +13,13 @@ import pytest
 
 from bot.corpus import load_corpus
 from bot.knowledge import Settings
-from bot.learn import Example, QuestionSet, collect_sets, cross_validate, find_sets, train
+from bot.learn import Example, QuestionSet, collect_sets, cross_validate, find_sets, recollections_of, train
 from bot.semantic import Encoder
 from bot.text import WordRarity
 from tests.conftest import CORPUS, ROOT, SHARED
 
 EVAL = SHARED / "eval"
+OWN = ROOT / "tests" / "data" / "articles"  # our own articles, see its README.md
 pytestmark = pytest.mark.skipif(
     not (EVAL / "dev-questions.yaml").exists(), reason="shared/eval is not beside this checkout"
 )
@@ -27,36 +28,38 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def question_sets() -> list[QuestionSet]:
     ours = [EVAL / "dev-questions.yaml", EVAL / "dev2-questions.yaml", ROOT / "tests" / "data" / "extra-questions.yaml"]
-    return find_sets([*ours, *sorted((EVAL / "articles").glob("*-questions.yaml"))])
+    articles = [*sorted((EVAL / "articles").glob("*-questions.yaml")), *sorted(OWN.glob("*-questions.yaml"))]
+    return find_sets([*ours, *articles])
 
 
 @pytest.fixture(scope="module")
 def examples(question_sets: list[QuestionSet], encoder: Encoder, rarity: WordRarity) -> list[Example]:
-    return collect_sets(question_sets, load_corpus(CORPUS), rarity, encoder, Settings())
+    corpus = load_corpus(CORPUS)
+    return collect_sets(question_sets, corpus, rarity, encoder, Settings(), recollections_of(question_sets, corpus))
 
 
 def _held_out_score(examples: list[Example], groups: list[str], rarity: WordRarity, semantic: bool) -> float:
-    folds = [cross_validate(examples, lambda g, held=held: g == held, rarity, semantic, held) for held in groups]
+    folds = [cross_validate(examples, lambda e, held=held: e.group == held, rarity, semantic, held) for held in groups]
     right = sum(sum(f.correct) for f in folds)
     return right / sum(len(f.correct) for f in folds)
 
 
 def test_each_question_file_comes_with_its_article(question_sets: list[QuestionSet]) -> None:
     articles = [s for s in question_sets if s.article is not None]
-    assert len(articles) == len(list((EVAL / "articles").glob("*.md")))
+    assert len(articles) == len(list((EVAL / "articles").glob("*.md"))) + len(list(OWN.glob("????-??-??-*.md")))
     assert all(s.article is None for s in question_sets[:3])
 
 
 def test_unseen_questions_about_our_article(examples: list[Example], rarity: WordRarity) -> None:
     """Leave one question set out: train on the others (and the other articles), judge it."""
     score = _held_out_score(examples, ["dev-questions", "dev2-questions", "extra-questions"], rarity, True)
-    assert score >= 0.70
+    assert score >= 0.75
 
 
 def test_unseen_articles(examples: list[Example], question_sets: list[QuestionSet], rarity: WordRarity) -> None:
     """Leave one article out: its questions judged by a model that never saw that article."""
-    articles = [s.name for s in question_sets if s.article is not None]
-    assert _held_out_score(examples, articles, rarity, True) >= 0.64
+    shared = [s.name for s in question_sets if s.article is not None and s.path.parent != OWN]
+    assert _held_out_score(examples, shared, rarity, True) >= 0.63
 
 
 def test_the_lexical_only_model_still_answers_most(examples: list[Example], rarity: WordRarity) -> None:
