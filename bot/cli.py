@@ -91,9 +91,12 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "import":
         return _import(args)
     if args.command == "telegram":
+        from bot.telegram_reload import StartupSignals
+
+        startup_signals = StartupSignals()  # before the slow imports and the corpus load
         from bot.telegram_app import run_telegram
 
-        return run_telegram(config)
+        return run_telegram(config, startup_signals)
     library = Library(config.corpus.path, config.answer, cache_dir=config.corpus.cache_dir)
     if args.command == "console":
         from bot.console import run_console
