@@ -57,7 +57,7 @@ from bot.config import Config
 from bot.corpus import human_date
 from bot.errors import TalksbotError
 from bot.library import Library
-from bot.logsafety import install_redaction
+from bot.logsafety import install_invalid_reply_filter, install_redaction
 from bot.telegram_fairness import ChatBudgets, sender_key
 from bot.telegram_reload import Reloader, StartupSignals
 from bot.telegram_support import (
@@ -880,6 +880,7 @@ def run_telegram(config: Config, startup_signals: StartupSignals | None = None) 
     token = bot_token()
     secret = webhook_secret(config)
     redactor = install_redaction(token, secret)
+    install_invalid_reply_filter()
     logger.debug("loading the corpus from %s", config.corpus.path)
     library = Library(config.corpus.path, config.answer, cache_dir=config.corpus.cache_dir)
     application = build_application(config, token, library, startup_signals)

@@ -392,6 +392,11 @@ def fault_row(case: FaultCase, scratch: Path) -> Row:
         problems: list[str] = []
         if api.pending_faults(case.method):
             problems.append(f"{api.pending_faults(case.method)} planned faults were never met")
+        if case.slug.startswith("malformed"):  # one WARNING line for the unreadable reply, no traceback
+            if "Traceback" in session.output or "Can not load invalid JSON" in session.output:
+                problems.append("the unreadable reply was logged with a traceback")
+            if "not valid JSON" not in session.output:
+                problems.append("the unreadable reply was not logged")
         faulted = api.find(case.method, lambda c: c.status == case.status)
         if case.status != 200 and len(faulted) < case.times:
             problems.append(f"only {len(faulted)} of {case.times} faulted calls recorded")
