@@ -110,6 +110,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         for doc in knowledge.corpus.documents:
             count = sum(1 for p in knowledge.index.passages if p.doc_id == doc.doc_id)
             print(f"{doc.doc_id}: {count} passages — {doc.title} ({doc.published}) {doc.url}")
+        from bot.render import telegram_warnings
+
+        for warning in telegram_warnings(knowledge.corpus.documents):
+            print(f"Warning: {warning}")
         rules = len(knowledge.corpus.synonyms.rules)
         source = config.source or "defaults"
         print(f"OK: config {source}; corpus {config.corpus.path}: {library.size}, {rules} synonym rules")

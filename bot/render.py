@@ -99,6 +99,22 @@ def source_html(documents: Iterable[Document], excerpt_chars: int = 500) -> str:
     return f"Answers come from:\n\n{body}\n\nEach answer quotes at most {excerpt_chars} characters of the article."
 
 
+def telegram_warnings(documents: Iterable[Document]) -> list[str]:
+    """What of the corpus metadata Telegram replies must shorten: one line per long title, publisher or
+    example question (replies cut them to TELEGRAM_TITLE_CHARS characters)."""
+    warnings = []
+    for doc in documents:
+        fields = [("title", doc.title), ("publisher", doc.publisher)]
+        fields += [(f"example question {i}", q) for i, q in enumerate(doc.questions, start=1)]
+        for name, value in fields:
+            if len(value) > TELEGRAM_TITLE_CHARS:
+                warnings.append(
+                    f"{doc.doc_id}: {name} is {len(value):,} characters; Telegram replies show the first "
+                    f"{TELEGRAM_TITLE_CHARS}"
+                )
+    return warnings
+
+
 def shorten(text: str, chars: int) -> str:
     """Return text on one line, cut at a word boundary to at most `chars` characters ("…" included)."""
     text = " ".join(text.split())

@@ -837,7 +837,8 @@ def build_application(
             MessageHandler(new & filters.ChatType.PRIVATE & filters.COMMAND, unknown_command),
             MessageHandler(new & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, private_text),
             MessageHandler(new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_text),
-            MessageHandler(new & filters.ChatType.PRIVATE & ~filters.TEXT, not_text),
+            # Service messages (a pin, an auto-delete timer, …) are not the reader talking to the bot.
+            MessageHandler(new & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text),
             CallbackQueryHandler(on_button),
             InlineQueryHandler(inline_query),
         ]
