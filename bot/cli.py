@@ -76,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CorpusError as exc:
         for problem in exc.problems:  # every broken file or line, one line each
             print(f"Error: {problem}", file=sys.stderr)
+        if args.command == "check" and config_path(args.config) is None:
+            print(f"(config: {_config_used(args.config)})", file=sys.stderr)
         return 1
     except TalksbotError as exc:
         print(f"Error: {exc}", file=sys.stderr)
@@ -85,6 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _config_used(explicit: str | None) -> str:
+    """Which config a command read, for `check`'s report: the file, or none (the defaults)."""
+    path = config_path(explicit)
+    if path is None:
+        return "none found (no --config, no $TALKSBOT_CONFIG, no ./config.yaml): the defaults, corpus ./corpus"
+    return str(path.resolve())
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
