@@ -847,6 +847,21 @@ def build_application(
     return application
 
 
+# Telegram's updates are a few kilobytes; a larger body is refused from its Content-Length, unread.
+WEBHOOK_MAX_BODY: Final = 1024 * 1024
+
+
+def _cap_webhook_bodies() -> None:
+    """Make PTB's webhook server (tornado) refuse a body over WEBHOOK_MAX_BODY before reading it.
+
+    tornado reads a request's whole body (up to 100 MB by default) before PTB checks the secret
+    header, so a few large POSTs without the secret could take hundreds of MiB.
+    """
+    from tornado.httpserver import HTTPServer
+
+    HTTPServer.configure(None, max_body_size=WEBHOOK_MAX_BODY)
+
+
 def bot_token() -> str:
     """Return the bot token from the environment, or stop with how to get one."""
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
@@ -888,6 +903,7 @@ def run_telegram(config: Config, startup_signals: StartupSignals | None = None) 
     webhook = config.telegram.webhook
     try:
         if webhook.url:
+            _cap_webhook_bodies()
             application.run_webhook(
                 listen=webhook.listen,
                 port=webhook.port,
