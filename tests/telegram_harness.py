@@ -52,7 +52,12 @@ def second_document(corpus: Path) -> Path:
 
 
 def write_config(
-    folder: Path, api: FakeBotAPI, corpus: Path, admins: tuple[int, ...] = (ADMIN_ID,), **telegram: Any
+    folder: Path,
+    api: FakeBotAPI,
+    corpus: Path,
+    admins: tuple[int, ...] = (ADMIN_ID,),
+    level: str = "DEBUG",
+    **telegram: Any,
 ) -> Path:
     """Write a config.yaml for a bot talking to the imitation, logging at DEBUG (sending at 1,000
     messages a second unless messages_per_second is given)."""
@@ -70,7 +75,7 @@ def write_config(
     if webhook:
         lines.append("  webhook:")
         lines += [f"    {key}: {value}" for key, value in webhook.items()]
-    lines += ["logging:", "  level: DEBUG"]
+    lines += ["logging:", f"  level: {level}"]
     path = folder / "config.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
