@@ -88,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CorpusError as exc:
         for problem in exc.problems:  # every broken file or line, one line each
             print(f"Error: {problem}", file=sys.stderr)
+        if args.command == "check" and config_path(args.config) is None:
+            print(f"(config: {_config_used(args.config)})", file=sys.stderr)
         return 1
     except TalksbotError as exc:
         print(f"Error: {exc}", file=sys.stderr)
@@ -99,13 +101,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _config_used(explicit: str | None) -> str:
+    """Which config a command read, for `check`'s report: the file, or none (the defaults)."""
+    path = config_path(explicit)
+    if path is None:
+        return "none found (no --config, no $TALKSBOT_CONFIG, no ./config.yaml): the defaults, corpus ./corpus"
+    return str(path.resolve())
+
+
 def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "import":
         return _import(args, config)
     if args.command == "telegram":
+        from bot.telegram_reload import StartupSignals
+
+        startup_signals = StartupSignals()  # before the slow imports and the corpus load
         from bot.telegram_app import run_telegram
 
-        return run_telegram(config)
+        return run_telegram(config, startup_signals)
     if args.command == "train" or (args.command == "eval" and args.cv):
         return _learn(args, config)
     library = Library(config.corpus.path, config.answer, cache_dir=config.corpus.cache_dir)
@@ -121,6 +134,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         for doc in knowledge.corpus.documents:
             count = sum(1 for p in knowledge.index.passages if p.doc_id == doc.doc_id)
             print(f"{doc.doc_id}: {count} passages — {doc.title} ({doc.published}) {doc.url}")
+        from bot.render import telegram_warnings
+
+        for warning in telegram_warnings(knowledge.corpus.documents):
+            print(f"Warning: {warning}")
         rules = len(knowledge.corpus.synonyms.rules)
         source = config.source or "defaults"
         print(f"OK: config {source}; corpus {config.corpus.path}: {library.size}, {rules} synonym rules")

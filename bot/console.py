@@ -27,17 +27,15 @@ def run_console(library: Library, stdin: TextIO = sys.stdin, stdout: TextIO = sy
     while True:
         try:
             line = input("> ") if interactive else stdin.readline()
-        except EOFError:
-            line = ""
+        except EOFError:  # Ctrl-D at the prompt
+            print(file=stdout)
+            return 0
         except KeyboardInterrupt:  # Ctrl-C drops the line being typed; Ctrl-D or /quit leaves
             if not interactive:
                 raise
             print(file=stdout)
             continue
-        if line == "" and not interactive:
-            return 0
-        if line == "" and interactive:
-            print(file=stdout)
+        if line == "" and not interactive:  # end of input (an empty line reads as "\n")
             return 0
         text = line.strip()
         if not text:

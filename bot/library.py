@@ -96,19 +96,20 @@ class Library:
         return result
 
     def reload(self) -> ReloadResult:
-        """Re-read the corpus; swap it in only if it built, else keep serving the old one."""
+        """Re-read the corpus; swap it in only if it built, else keep serving the old one.
+
+        Says nothing itself: the caller shows or logs the result once (the console prints it, the
+        Telegram adapter logs it and tells the admin).
+        """
         with self._reload_lock:
             before = self.size
             try:
                 knowledge = self._build()
             except TalksbotError as exc:  # a broken corpus file or model file
-                logger.warning("reload refused, still serving %s: %s", before, exc)
                 problems = exc.problems if isinstance(exc, CorpusError) else (exc,)
                 return ReloadResult(False, before, before, str(exc), tuple(str(p) for p in problems))
             self.knowledge = knowledge
-            after = self.size
-            logger.info("reloaded corpus: %s -> %s", before, after)
-            return ReloadResult(True, before, after)
+            return ReloadResult(True, before, self.size)
 
     def uptime(self) -> float:
         """Seconds since the library was created."""

@@ -107,3 +107,28 @@ def install_redaction(*secrets: str) -> RedactingFilter:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.INFO)
     return installed
+
+
+class InvalidReplyFilter(logging.Filter):
+    """Turns PTB's log of a Bot API reply that is not valid JSON into one short line.
+
+    PTB logs such a reply at ERROR with the whole body (readers' messages included) and a
+    traceback, though polling simply tries again; an operator reading the journal sees a crash.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the invalid-JSON record in place; leave any other record alone."""
+        if isinstance(record.msg, str) and record.msg.startswith("Can not load invalid JSON data"):
+            body = str(record.args[0]) if isinstance(record.args, tuple) and record.args else ""
+            record.msg = "Telegram sent a reply that is not valid JSON (%d characters)"
+            record.args = (len(body),)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def install_invalid_reply_filter() -> None:
+    """Attach InvalidReplyFilter to the logger PTB uses for unreadable replies (once)."""
+    ptb = logging.getLogger("telegram.request.BaseRequest")
+    if not any(isinstance(f, InvalidReplyFilter) for f in ptb.filters):
+        ptb.addFilter(InvalidReplyFilter())

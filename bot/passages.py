@@ -98,8 +98,8 @@ def _cut_long(text: str) -> list[str]:
         return [text]
     chunks: list[str] = []
     current = ""
-    for start, end in split_sentences(text):
-        sentence = text[start:end]
+    pieces = (piece for start, end in split_sentences(text) for piece in _cut_words(text[start:end]))
+    for sentence in pieces:
         if current and len(current) + 1 + len(sentence) > MAX_PASSAGE_CHARS:
             chunks.append(current)
             current = sentence
@@ -108,3 +108,27 @@ def _cut_long(text: str) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def _cut_words(sentence: str) -> list[str]:
+    """A sentence longer than a passage may be, cut at word boundaries (a longer word: hard) into pieces
+    of at most MAX_PASSAGE_CHARS, so no text without sentence breaks becomes one huge passage."""
+    if len(sentence) <= MAX_PASSAGE_CHARS:
+        return [sentence]
+    pieces: list[str] = []
+    current = ""
+    for word in sentence.split():
+        while len(word) > MAX_PASSAGE_CHARS:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(word[:MAX_PASSAGE_CHARS])
+            word = word[MAX_PASSAGE_CHARS:]
+        if current and len(current) + 1 + len(word) > MAX_PASSAGE_CHARS:
+            pieces.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        pieces.append(current)
+    return pieces

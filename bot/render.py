@@ -10,6 +10,9 @@ from bot.answer import Answer
 from bot.corpus import Document, human_date
 
 TELEGRAM_MAX_CHARS = 4096
+# Titles and suggested questions in Telegram replies are cut to this many characters, so that no
+# metadata can push a reply past Telegram's 4,096 (`talksbot check` warns about longer ones).
+TELEGRAM_TITLE_CHARS = 200
 
 
 def attribution(document: Document) -> str:
@@ -46,7 +49,7 @@ def to_html(answer: Answer, max_question_chars: int = 1000) -> str:
         text = html.escape(refusal_text(answer, max_question_chars))
         # Whole suggestions only, while they fit: cutting escaped HTML could split an entity
         # ("&am") and Telegram would refuse the whole message.
-        lines = [f"\n• {html.escape(q)}" for q in answer.suggestions]
+        lines = [f"\n• {html.escape(shorten(q, TELEGRAM_TITLE_CHARS))}" for q in answer.suggestions]
         header = "\n\nYou could ask:"
         while lines and len(text) + len(header) + sum(map(len, lines)) > TELEGRAM_MAX_CHARS:
             lines.pop()
@@ -59,9 +62,15 @@ def to_html(answer: Answer, max_question_chars: int = 1000) -> str:
         + html.escape(excerpt[end:])
     )
     doc = answer.document
-    link = f'<a href="{html.escape(doc.url, quote=True)}">{html.escape(doc.title)}</a>'
-    source = f"— {link}, {html.escape(doc.publisher)}, {human_date(doc.published)}"
+    publisher = html.escape(shorten(doc.publisher, TELEGRAM_TITLE_CHARS))
+    source = f"— {title_link(doc)}, {publisher}, {human_date(doc.published)}"
     return f"“{quoted}”\n\n{source}"
+
+
+def title_link(document: Document) -> str:
+    """A document's title (cut to TELEGRAM_TITLE_CHARS) as a Telegram HTML link to it."""
+    title = html.escape(shorten(document.title, TELEGRAM_TITLE_CHARS))
+    return f'<a href="{html.escape(document.url, quote=True)}">{title}</a>'
 
 
 def to_json(answer: Answer) -> dict[str, Any]:
@@ -84,10 +93,26 @@ def source_html(documents: Iterable[Document], excerpt_chars: int = 500) -> str:
     """Render the articles answers come from, each with its date and an active link (Telegram HTML)."""
     lines = []
     for doc in documents:
-        link = f'<a href="{html.escape(doc.url, quote=True)}">{html.escape(doc.title)}</a>'
-        lines.append(f"{link}\n{html.escape(doc.publisher)}, {human_date(doc.published)}")
+        publisher = html.escape(shorten(doc.publisher, TELEGRAM_TITLE_CHARS))
+        lines.append(f"{title_link(doc)}\n{publisher}, {human_date(doc.published)}")
     body = "\n\n".join(lines) or "No articles are loaded."
     return f"Answers come from:\n\n{body}\n\nEach answer quotes at most {excerpt_chars} characters of the article."
+
+
+def telegram_warnings(documents: Iterable[Document]) -> list[str]:
+    """What of the corpus metadata Telegram replies must shorten: one line per long title, publisher or
+    example question (replies cut them to TELEGRAM_TITLE_CHARS characters)."""
+    warnings = []
+    for doc in documents:
+        fields = [("title", doc.title), ("publisher", doc.publisher)]
+        fields += [(f"example question {i}", q) for i, q in enumerate(doc.questions, start=1)]
+        for name, value in fields:
+            if len(value) > TELEGRAM_TITLE_CHARS:
+                warnings.append(
+                    f"{doc.doc_id}: {name} is {len(value):,} characters; Telegram replies show the first "
+                    f"{TELEGRAM_TITLE_CHARS}"
+                )
+    return warnings
 
 
 def shorten(text: str, chars: int) -> str:

@@ -5,7 +5,9 @@
     troops, soldiers, forces          a group: each word also looks for the others
     secretary general, nato chief     multi-word entries are phrases
 
-Rules are stored as stem sequences so "negotiators" meets "negotiations".
+Rules are stored as stem sequences so "negotiators" meets "negotiations". A group is stored once,
+as the rule (GROUP, its phrases), and every word of it points to that one tuple: a group of n
+entries costs O(n), not the O(n²) of one rule per entry listing all the others.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from bot.text import terms
 
 Phrase = tuple[str, ...]
 Rule = tuple[Phrase, tuple[Phrase, ...]]
+# The source of a group's rule: no stem can be "<group>" (stems are folded words, no "<").
+GROUP: Phrase = ("<group>",)
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,9 @@ class Synonyms:
     def __post_init__(self) -> None:
         """Group the rules by their phrase's first stem, so expanding a question is a look-up."""
         grouped: dict[str, list[Rule]] = {}
-        for rule in self.rules:
-            grouped.setdefault(rule[0][0], []).append(rule)
+        for source, targets in self.rules:
+            for phrase in targets if source == GROUP else (source,):
+                grouped.setdefault(phrase[0], []).append((phrase, targets))
         object.__setattr__(self, "by_first_stem", {k: tuple(v) for k, v in grouped.items()})
 
     @classmethod
@@ -54,7 +59,7 @@ class Synonyms:
         for start, first in enumerate(stems):
             for phrase, targets in self.by_first_stem.get(first, ()):
                 if tuple(stems[start : start + len(phrase)]) == phrase:
-                    extra.extend((start, s) for target in targets for s in target)
+                    extra.extend((start, s) for target in targets if target != phrase for s in target)
         return extra
 
 
@@ -73,7 +78,7 @@ def _rules(raw: str, where: str) -> list[tuple[Phrase, tuple[Phrase, ...]]]:
     group = _phrases(line, where)
     if len(group) < 2:
         raise CorpusError(where, "a group needs two or more comma-separated entries")
-    return [(p, tuple(q for q in group if q != p)) for p in group]
+    return [(GROUP, group)]
 
 
 def _phrases(part: str, where: str) -> tuple[Phrase, ...]:

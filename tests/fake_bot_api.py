@@ -186,6 +186,12 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default listen backlog is 5. When the API comes back after an outage, the bot's
+    # 20 waiting sends reconnect at once; with a backlog of 5 the kernel drops the handshakes it has
+    # no room for, and about a second later resets one whose request it never queued: the bot saw
+    # "httpx.ReadError: " for a request that never reached the server (issue 9, one run in four).
+    # Telegram's servers, like any real one, keep a long backlog.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection the bot resets (it gave up on a slow answer, or stopped) is normal here."""

@@ -158,20 +158,36 @@ def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.05
 class Session:
     """The Bot API imitation and the real bot long polling it, in a scratch folder (a context manager)."""
 
-    def __init__(self, scratch: Path, *, admins: tuple[int, ...] = (ADMIN_ID,), rate_limit: int = 1000) -> None:
+    def __init__(
+        self,
+        scratch: Path,
+        *,
+        admins: tuple[int, ...] = (ADMIN_ID,),
+        rate_limit: int = 1000,
+        messages_per_second: int = 1000,
+        level: str = "DEBUG",
+    ) -> None:
         """Prepare a private corpus copy and the config; __enter__ starts both."""
         self.scratch = scratch
         self.api = FakeBotAPI(TOKEN)
         self.corpus = copy_corpus(scratch / "corpus")
         self.admins = admins
         self.rate_limit = rate_limit
+        self.messages_per_second = messages_per_second
+        self.level = level
         self.runs = 0
         self.bot: BotProcess | None = None
 
     def __enter__(self) -> Session:
         self.api.start()
         self.config = write_config(
-            self.scratch, self.api, self.corpus, admins=self.admins, rate_limit_per_minute=self.rate_limit
+            self.scratch,
+            self.api,
+            self.corpus,
+            admins=self.admins,
+            rate_limit_per_minute=self.rate_limit,
+            messages_per_second=self.messages_per_second,
+            level=self.level,
         )
         self.start_bot()
         return self
@@ -379,6 +395,11 @@ def fault_row(case: FaultCase, scratch: Path) -> Row:
         problems: list[str] = []
         if api.pending_faults(case.method):
             problems.append(f"{api.pending_faults(case.method)} planned faults were never met")
+        if case.slug.startswith("malformed"):  # one WARNING line for the unreadable reply, no traceback
+            if "Traceback" in session.output or "Can not load invalid JSON" in session.output:
+                problems.append("the unreadable reply was logged with a traceback")
+            if "not valid JSON" not in session.output:
+                problems.append("the unreadable reply was not logged")
         faulted = api.find(case.method, lambda c: c.status == case.status)
         if case.status != 200 and len(faulted) < case.times:
             problems.append(f"only {len(faulted)} of {case.times} faulted calls recorded")
@@ -561,14 +582,18 @@ def _two_admins(session: Session, good: GoodCorpus, bulletin: Path, rounds: int 
             call = api.wait("sendMessage", lambda c, k=key: c.ok and replied_to(c) == k, timeout=30)[0]
             pairs.append(_before_now(parse_telegram_html(call.params["text"]).visible))
         seen.append(pairs)
-        # Serialised: one reload saw the old corpus and built the new; the other saw the new already.
-        consistent += 2 if sorted(pairs, key=str) == sorted([(old, new), (new, new)], key=str) else 0
+        # Coalesced: both asked before a reload started, so one reload served both (old → new each);
+        # or the second asked while the first ran and got the next one (old → new, then new → new).
+        shared = pairs == [(old, new), (old, new)]
+        serialised = sorted(pairs, key=str) == sorted([(old, new), (new, new)], key=str)
+        consistent += 2 if shared or serialised else 0
     return Row(
         "two admins reload at the same moment",
         2 * rounds,
         consistent,
         2 * rounds - consistent,
-        note="one reply says old → new, the other new → new: the Library's lock serialises reloads",
+        note="both replies say old → new (one reload served both requests), or one old → new and the "
+        "other new → new (the second came while the first ran): reloads coalesce and never interleave",
         problems=() if consistent == 2 * rounds else (f"interleaved or wrong sizes: {seen}",),
     )
 
@@ -827,6 +852,247 @@ def _flooder_replies(api: FakeBotAPI, flooder: int, keys: set[Key]) -> list[Call
     return api.find("sendMessage", lambda c: c.ok and c.params.get("chat_id") == flooder and replied_to(c) in keys)
 
 
+# --- fairness: busy chats and flooding users cannot hold back anyone else ------------------------------------
+
+FAIR_RATE = 20  # questions per sender and minute, the default
+FAIR_SEND_RATE = 30  # messages_per_second, the default (Telegram's limit)
+QUIET_TARGET = 1.0  # seconds: a quiet reader's answer while others flood
+GROUP_ASKERS = 40
+GROUP_HELPS = 80
+FLOOD_COMMANDS = 200
+FLOOD_INLINE = 200
+FLOOD_PRESSES = 100
+THROUGHPUT_QUESTIONS = 300
+THROUGHPUT_SHARE = 0.9  # of messages_per_second
+
+
+def _quiet_reader(session: Session, questions: int = 5, gap: float = 0.2) -> tuple[list[float], int]:
+    """A reader who asks now and then: the seconds each answer took (from the update to the reply), and
+    how many were not answered within 10 s."""
+    api = session.api
+    reader = new_user()
+    latencies, missing = [], 0
+    for i in range(questions):
+        asked_at = time.monotonic()
+        message = api.private(reader, QUESTIONS[i % len(QUESTIONS)])
+        key = key_of(message)
+        try:
+            call = api.wait("sendMessage", lambda c, k=key: c.ok and replied_to(c) == k, timeout=10)[0]
+        except AssertionError:
+            missing += 1
+            continue
+        latencies.append(call.at - asked_at)
+        time.sleep(gap)
+    return latencies, missing
+
+
+def _quiet_row(name: str, latencies: list[float], missing: int, tried: int) -> Row:
+    slowest = max(latencies, default=float("inf"))
+    problems = [f"{missing} never answered"] if missing else []
+    if slowest > QUIET_TARGET:
+        problems.append(f"slowest answer {slowest:.2f} s > {QUIET_TARGET:.0f} s")
+    note = (
+        f"slowest answer {slowest:.2f} s, median {sorted(latencies)[len(latencies) // 2]:.2f} s "
+        f"(target ≤ {QUIET_TARGET:.0f} s)"
+        if latencies
+        else "no answer"
+    )
+    return Row(name, tried, len(latencies), missing, 0, note, tuple(problems))
+
+
+def fairness(scratch: Path) -> list[Row]:
+    """Busy groups, a user flooding commands, inline queries and buttons, anonymous admins in two groups,
+    and private throughput, at Telegram's real rates: no one holds back anyone else."""
+    # At INFO, as in production: at DEBUG, PTB writes every one of the flood's updates out in full.
+    with Session(scratch, rate_limit=FAIR_RATE, messages_per_second=FAIR_SEND_RATE, level="INFO") as session:
+        rows = [*_group_flood(session), *_user_flood(session), _anonymous_admins(session), _throughput(session)]
+        rows.append(_stop_with_a_backlog(session))
+        return rows
+
+
+def _group_flood(session: Session) -> list[Row]:
+    """40 members of one group each ask once with /ask, one member of another sends 80 /help."""
+    api = session.api
+    api.idle()
+    busy = {"id": -1_004_000_000_001, "type": "supergroup", "title": "Busy"}
+    noisy = {"id": -1_004_000_000_002, "type": "supergroup", "title": "Noisy"}
+    api.group_chat(busy["id"])
+    api.group_chat(noisy["id"])
+    helper = new_user()
+    asks = [api.message(busy, new_user(), f"/ask {QUESTIONS[i % len(QUESTIONS)]}") for i in range(GROUP_ASKERS)]
+    for _ in range(GROUP_HELPS):
+        api.message(noisy, helper, "/help")
+    latencies, missing = _quiet_reader(session)
+    quiet = _quiet_row(
+        f"a quiet reader while {GROUP_ASKERS} members of a group each /ask and one member of another sends "
+        f"{GROUP_HELPS} /help",
+        latencies,
+        missing,
+        len(latencies) + missing,
+    )
+    # The busy group gets a burst of its budget at once, the rest one every 3 s (Telegram's 20 a minute).
+    wait_until(lambda: len(delivered_in(api, busy["id"])) >= GROUP_MESSAGES, 10)
+    wait_until(lambda: len(delivered_in(api, noisy["id"])) >= FAIR_RATE + 1, 10)  # the 21st waits 3 s
+    first = delivered(api, {key_of(m) for m in asks})
+    got = sum(1 for calls in first.values() if calls)
+    noisy_sent = delivered_in(api, noisy["id"])
+    helps = [c for c in noisy_sent if "How to ask" in c.params["text"]]
+    slow = [c for c in noisy_sent if "faster than I can keep up" in c.params["text"]]
+    problems = []
+    if got < GROUP_MESSAGES:
+        problems.append(f"only {got} answers in the busy group's first burst")
+    if len(helps) != FAIR_RATE or len(slow) != 1:
+        problems.append(f"the /help flood got {len(helps)} helps and {len(slow)} 'slow down'")
+    groups = Row(
+        "the two groups meanwhile (Telegram lets a bot send 20 messages a minute into a group)",
+        GROUP_ASKERS + GROUP_HELPS,
+        got + len(helps) + len(slow),
+        0,
+        0,
+        f"the busy group got {got} answers in its first seconds, the rest follow one every 3 s (its budget); "
+        f"the /help flooder got {len(helps)} helps, one 'slow down', then silence (the per-user limit)",
+        tuple(problems),
+    )
+    return [quiet, groups]
+
+
+GROUP_MESSAGES = 20
+
+
+def delivered_in(api: FakeBotAPI, chat_id: int) -> list[Call]:
+    """The messages delivered into a chat."""
+    return api.find("sendMessage", lambda c: c.ok and c.params.get("chat_id") == chat_id)
+
+
+def _user_flood(session: Session) -> list[Row]:
+    """One user sends 200 /help, 200 inline queries and 100 button presses while a quiet reader asks."""
+    api = session.api
+    api.idle()
+    flooder = new_user()
+    asked = api.private(flooder, "Who chaired the meeting?")
+    answer = api.wait("sendMessage", lambda c: c.ok and replied_to(c) == key_of(asked))[0]
+    buttons = {b["text"]: b["callback_data"] for row in answer.params["reply_markup"]["inline_keyboard"] for b in row}
+    inline_ids, press_ids = [], []
+    for i in range(FLOOD_COMMANDS):
+        api.private(flooder, "/help")
+        if i < FLOOD_INLINE:
+            inline_ids.append(api.inline(flooder, "Who chaired the meeting?"))
+        if i < FLOOD_PRESSES:
+            press_ids.append(api.press(flooder, answer.result, buttons["👍" if i % 2 else "Another passage"]))
+    latencies, missing = _quiet_reader(session)
+    tried = FLOOD_COMMANDS + FLOOD_INLINE + FLOOD_PRESSES
+    quiet = _quiet_row(
+        f"a quiet reader while one user sends {FLOOD_COMMANDS} /help, {FLOOD_INLINE} inline queries and "
+        f"{FLOOD_PRESSES} button presses",
+        latencies,
+        missing,
+        len(latencies) + missing,
+    )
+    time.sleep(1.0)
+    helps = [c for c in delivered_in(api, flooder) if "How to ask" in c.params["text"]]
+    slow_messages = [c for c in delivered_in(api, flooder) if "faster than I can keep up" in c.params["text"]]
+    inline = api.find("answerInlineQuery", lambda c: c.ok and c.params.get("inline_query_id") in inline_ids)
+    inline_results = [c for c in inline if c.params.get("results")]
+    presses = api.find("answerCallbackQuery", lambda c: c.ok and c.params.get("callback_query_id") in press_ids)
+    served = len(helps) + len(inline_results) + sum(1 for c in presses if c.params.get("text") not in (None, SLOW_TEXT))
+    warned = len(slow_messages) + (len(inline) - len(inline_results)) + sum(
+        1 for c in presses if c.params.get("text") == SLOW_TEXT
+    )
+    problems = []
+    if served != FAIR_RATE - 1 or warned != 1:  # the question before the flood counted too
+        problems.append(f"served {served}, warned {warned}")
+    if len(presses) != FLOOD_PRESSES:
+        problems.append(f"{FLOOD_PRESSES - len(presses)} button presses left spinning (callback never answered)")
+    flooder_row = Row(
+        f"the flooder's {tried} commands, inline queries and presses (one limit of {FAIR_RATE} a minute)",
+        tried,
+        served + warned,
+        0,
+        0,
+        f"{served} served (with the question before, {FAIR_RATE}), one 'slow down', the rest silent; "
+        "every press still gets its callback answered",
+        tuple(problems),
+    )
+    return [quiet, flooder_row]
+
+
+SLOW_TEXT = "You are asking faster than I can keep up with; please wait a minute and ask again."
+
+
+def _anonymous_admins(session: Session) -> Row:
+    """Anonymous admins of two groups (both appear as GroupAnonymousBot): one over its limit, the other not."""
+    api = session.api
+    first = {"id": -1_004_000_000_003, "type": "supergroup", "title": "First"}
+    second = {"id": -1_004_000_000_004, "type": "supergroup", "title": "Second"}
+    api.group_chat(first["id"])
+    api.group_chat(second["id"])
+    for _ in range(FAIR_RATE + 1):
+        api.as_group(first, "/ask Who chaired the meeting?")
+    wait_until(lambda: any(SLOW_TEXT in c.params["text"] for c in delivered_in(api, first["id"])), 10)
+    other = api.as_group(second, "/ask Who chaired the meeting?")
+    replies = session.settle({key_of(other)}, timeout=10)
+    row = count_row(
+        "anonymous admins of two groups (both sent as GroupAnonymousBot), the first over its limit",
+        replies,
+        is_answer,
+        "the limit counts the group an anonymous admin speaks for, not GroupAnonymousBot: "
+        "the second group's admin is answered",
+    )
+    return row
+
+
+def _throughput(session: Session) -> Row:
+    """300 readers ask once each: answers per second against messages_per_second, after the first burst."""
+    api = session.api
+    api.idle()
+    messages = [api.private(new_user(), QUESTIONS[i % len(QUESTIONS)]) for i in range(THROUGHPUT_QUESTIONS)]
+    replies = session.settle({key_of(m) for m in messages}, timeout=60)
+    times = sorted(calls[0].at for calls in replies.values() if calls)
+    steady = times[FAIR_SEND_RATE:]
+    rate = (len(steady) - 1) / (steady[-1] - steady[0]) if len(steady) > 1 and steady[-1] > steady[0] else 0.0
+    row = count_row(
+        f"private throughput: {THROUGHPUT_QUESTIONS} readers at once, messages_per_second {FAIR_SEND_RATE}",
+        replies,
+        is_answer,
+        f"{rate:.1f} answers a second after the first burst of {FAIR_SEND_RATE} "
+        f"({rate / FAIR_SEND_RATE:.0%} of messages_per_second; target ≥ {THROUGHPUT_SHARE:.0%})",
+    )
+    if rate < THROUGHPUT_SHARE * FAIR_SEND_RATE:
+        row = row.with_problems([f"{rate:.1f} answers a second"])
+    return row
+
+
+def _stop_with_a_backlog(session: Session) -> Row:
+    """SIGTERM while a busy group's answers wait for its budget: the bot stops at once, saying so."""
+    assert session.bot is not None
+    api = session.api
+    busy = {"id": -1_004_000_000_005, "type": "supergroup", "title": "Backlog"}
+    api.group_chat(busy["id"])
+    asks = [api.message(busy, new_user(), "/ask Who chaired the meeting?") for _ in range(GROUP_ASKERS)]
+    wait_until(lambda: len(delivered_in(api, busy["id"])) >= GROUP_MESSAGES, 10)
+    started = time.monotonic()
+    session.bot.signal(signal.SIGTERM)
+    code = session.bot.wait(20)
+    took = time.monotonic() - started
+    logged = session.output.count("not sent: the bot is stopping")
+    sent = sum(1 for calls in delivered(api, {key_of(m) for m in asks}).values() if calls)
+    problems = []
+    if code != 0 or took > 5:
+        problems.append(f"exit code {code} after {took:.1f} s")
+    if logged < GROUP_ASKERS - sent:
+        problems.append(f"{GROUP_ASKERS - sent} not sent, {logged} logged as such")
+    return Row(
+        f"SIGTERM while {GROUP_ASKERS - GROUP_MESSAGES} answers wait for a busy group's budget",
+        GROUP_ASKERS,
+        sent,
+        GROUP_ASKERS - sent,
+        0,
+        f"stopped in {took:.1f} s: answers still waiting for the group's budget (minutes away) are dropped "
+        "and logged, rather than holding the shutdown",
+        tuple(problems),
+    )
+
+
 # --- shutdown and restart ----------------------------------------------------------------------------------
 
 BEFORE_SIGTERM = 150
@@ -895,6 +1161,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("Reload under load", "reload under load", reload_under_load),
     Scenario("Abuse and access", "admin commands and hostile updates", abuse_and_access),
     Scenario("Abuse and access", "rate-limit flood", flood),
+    Scenario("Fairness", "busy groups, flooding users, anonymous admins, throughput", fairness),
     Scenario("Shutdown and restart", "SIGTERM while answering", shutdown_restart),
 )
 

@@ -52,9 +52,16 @@ def second_document(corpus: Path) -> Path:
 
 
 def write_config(
-    folder: Path, api: FakeBotAPI, corpus: Path, admins: tuple[int, ...] = (ADMIN_ID,), **telegram: Any
+    folder: Path,
+    api: FakeBotAPI,
+    corpus: Path,
+    admins: tuple[int, ...] = (ADMIN_ID,),
+    level: str = "DEBUG",
+    **telegram: Any,
 ) -> Path:
-    """Write a config.yaml for a bot talking to the imitation, logging at DEBUG."""
+    """Write a config.yaml for a bot talking to the imitation, logging at DEBUG (sending at 1,000
+    messages a second unless messages_per_second is given)."""
+    telegram.setdefault("messages_per_second", 1000)
     lines = [
         "corpus:",
         f"  path: {corpus}",
@@ -62,14 +69,13 @@ def write_config(
         f"  api_base_url: {api.base_url}",
         f"  admins: [{', '.join(str(a) for a in admins)}]",
         f"  feedback_path: {folder / 'feedback.jsonl'}",
-        "  messages_per_second: 1000",
     ]
     webhook = telegram.pop("webhook", None)
     lines += [f"  {key}: {value}" for key, value in telegram.items()]
     if webhook:
         lines.append("  webhook:")
         lines += [f"    {key}: {value}" for key, value in webhook.items()]
-    lines += ["logging:", "  level: DEBUG"]
+    lines += ["logging:", f"  level: {level}"]
     path = folder / "config.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -60,3 +60,16 @@ def test_sentences_do_not_split_after_titles() -> None:
 def test_passage_ids_name_document_and_position() -> None:
     passages = split_passages(_doc("First paragraph, complete and long enough to stand alone as it is. " * 3))
     assert passages[0].passage_id == "d#0"
+
+
+
+def test_a_paragraph_without_sentence_breaks_is_cut_at_words_into_capped_passages() -> None:
+    """Issue 9: a 4.9 MB paragraph with no full stop was one passage, and every question then cost 9 s."""
+    words = " ".join(f"word{i}" for i in range(30_000))  # about 270,000 characters, no sentence break
+    body = words + " " + "x" * 2_000  # and one 'word' longer than a passage
+    passages = split_passages(_doc(body))
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in passages)
+    assert len(passages) >= len(body) // MAX_PASSAGE_CHARS
+    assert "".join(p.text.replace(" ", "") for p in passages) == body.replace(" ", "")
+    cut_inside = [p for p in passages[:-3] if not p.text.split()[-1].startswith("word")]
+    assert cut_inside == []  # ordinary words are never cut

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -142,6 +143,14 @@ def test_webhook_mode_answers_only_requests_with_the_secret(api: FakeBotAPI, tmp
 
         assert _post(url, _update(2, 5002, "Who chaired the meeting?", 12), "wrong-secret") == 403
         assert _post(url, _update(3, 5003, "Who chaired the meeting?", 13), None) == 403
+        # A huge body without the secret is refused from its Content-Length, before it is sent.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            raw.sendall(
+                b"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 99614720\r\n\r\n" + b"{" * 1024
+            )
+            raw.settimeout(3)
+            assert raw.recv(1024) is not None  # closed (or answered) at once, not waiting for 95 MiB
         time.sleep(1.0)
         assert not api.find("sendMessage", lambda c: c.params["chat_id"] in (5002, 5003))
         assert not api.find("sendChatAction", lambda c: c.params["chat_id"] in (5002, 5003))

@@ -30,6 +30,7 @@ from tests.reliability_telegram import (
     FaultCase,
     Row,
     abuse_and_access,
+    fairness,
     fault_row,
     flood,
     outage_row,
@@ -109,6 +110,16 @@ def test_flood_from_one_user_does_not_starve_the_others(tmp_path: Path) -> None:
     assert flooder.tried == FLOOD
     assert flooder.answered == FLOOD_LIMIT + 1  # its answers, then one "slow down"
     assert flooder.duplicated == 0
+
+
+@pytest.mark.slow
+def test_no_chat_or_user_holds_back_the_others(tmp_path: Path) -> None:
+    """Issue 9, items 1-3: busy groups, a user flooding every kind of update, anonymous admins of two
+    groups, private throughput, and a stop while a group's answers wait for its budget."""
+    rows = fairness(tmp_path)
+    for row in rows:
+        assert row.kept, f"{row.name}: {row.problems}"
+    assert [row.duplicated for row in rows] == [0] * len(rows)
 
 
 def test_rate_limit_store_stays_bounded_under_a_flood() -> None:

@@ -62,3 +62,27 @@ def test_misspelt_stop_words_are_recognised(rarity: WordRarity) -> None:
 def test_proper_nouns_are_capitalised_words_inside_a_sentence() -> None:
     assert proper_nouns("What did Lavrov say after the meeting?") == {"lavrov"}
     assert proper_nouns("Who Won The Cup") == set()
+
+
+def test_a_synonym_group_of_thousands_costs_linear_memory_and_expands_to_the_others() -> None:
+    """Issue 9: one line of 8,000 synonyms cost 540 MB (every entry listed all the others)."""
+    import tracemalloc
+
+    from bot.synonyms import Synonyms
+
+    small_line = ", ".join(f"zq{i}x" for i in range(500))
+    big_line = ", ".join(f"zq{i}x" for i in range(8_000))
+    tracemalloc.start()
+    try:
+        Synonyms.parse(small_line)
+        small = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        big_synonyms = Synonyms.parse(big_line)
+        big = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert big < small * 16 * 3  # 16 times the entries: about 16 times the memory, not 256
+    expanded = big_synonyms.expand(["zq7x"])
+    assert len(expanded) == 7_999 and (0, "zq7x") not in expanded and (0, "zq8x") in expanded
+    one_way = Synonyms.parse("alliance => nato")
+    assert one_way.expand(["allianc"]) == [(0, "nato")] or one_way.expand(["alliance"]) == [(0, "nato")]
