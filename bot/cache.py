@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-import numpy.typing as npt
 
 from bot import __version__
 from bot.corpus import Corpus, Document, load_corpus
@@ -102,7 +101,6 @@ def save_index(
     corpus: Corpus,
     index: Index,
     vectors: Vectors | None = None,
-    memory_vectors: npt.NDArray[np.float32] | None = None,
 ) -> None:
     """Write the index arrays to `path` (.npz) and the corpus and passages beside it (.jsonl).
 
@@ -130,8 +128,6 @@ def save_index(
     arrays["key"] = np.frombuffer(key.encode(), dtype=np.uint8)
     if vectors is not None:
         arrays.update({f"vectors_{name}": getattr(vectors, name) for name in _VECTORS})
-    if memory_vectors is not None:
-        arrays["memory_vectors"] = memory_vectors
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = itertools.chain(
         lines,
@@ -142,9 +138,7 @@ def save_index(
     _replace(path, lambda stream: np.savez(stream, allow_pickle=False, **arrays))
 
 
-def load_index(
-    path: Path, key: str
-) -> tuple[Corpus, Index, Vectors | None, npt.NDArray[np.float32] | None] | None:
+def load_index(path: Path, key: str) -> tuple[Corpus, Index, Vectors | None] | None:
     """Return the cached corpus and index if `path` and its .json hold a sound cache for this key, else None."""
     try:
         with np.load(path, allow_pickle=False) as saved:
@@ -152,7 +146,6 @@ def load_index(
                 return None
             arrays = {name: saved[name] for name in _ARRAYS}
             saved_vectors = {name: saved[f"vectors_{name}"] for name in _VECTORS if f"vectors_{name}" in saved.files}
-            remembered = saved["memory_vectors"] if "memory_vectors" in saved.files else None
         with path.with_suffix(".jsonl").open(encoding="utf-8") as stream:
             head = json.loads(stream.readline())
             if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT or head.get("key") != key:
@@ -179,7 +172,7 @@ def load_index(
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         logger.warning("ignoring inconsistent index cache %s: %s", path, exc)
         return None
-    return Corpus(documents, synonyms), index, vectors, remembered
+    return Corpus(documents, synonyms), index, vectors
 
 
 def build_knowledge(
@@ -196,14 +189,14 @@ def build_knowledge(
     Raises CorpusError as load_corpus does; a cache that cannot be written is only logged.
     """
     started = time.perf_counter()
-    salt = f"{encoder.fingerprint} {model.fingerprint if model else ''}" if encoder is not None else ""
+    salt = encoder.fingerprint if encoder is not None else ""
     key = fingerprint(folder, cache_dir, salt) if cache_dir is not None else None
     path = folder / cache_dir / CACHE_FILE if cache_dir is not None else None
     if key is not None and path is not None:
         cached = load_index(path, key)
         if cached is not None and (encoder is None or cached[2] is not None):  # embeddings if they are wanted
-            corpus, index, vectors, remembered = cached
-            knowledge = Knowledge.build(corpus, rarity, model, index, vectors if encoder else None, encoder, remembered)
+            corpus, index, vectors = cached
+            knowledge = Knowledge.build(corpus, rarity, model, index, vectors if encoder else None, encoder)
             logger.debug("loaded %d passages from the index cache in %.2fs", len(index), time.perf_counter() - started)
             return knowledge
     corpus = load_corpus(folder)
@@ -213,8 +206,7 @@ def build_knowledge(
     logger.debug("indexed %d passages in %.2fs", len(knowledge.index), time.perf_counter() - started)
     if key is not None and path is not None and cache_dir is not None and fingerprint(folder, cache_dir, salt) == key:
         try:
-            remembered = knowledge.memory.vectors if knowledge.memory is not None else None
-            save_index(path, key, knowledge.corpus, knowledge.index, vectors, remembered)
+            save_index(path, key, knowledge.corpus, knowledge.index, vectors)
         except OSError as exc:
             logger.warning("cannot write the index cache %s (set corpus.cache to a writable folder): %s", path, exc)
     return knowledge

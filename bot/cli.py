@@ -174,6 +174,7 @@ def _learn(args: argparse.Namespace, config: Config) -> int:
     from bot.corpus import load_corpus
     from bot.learn import collect_feedback, collect_sets, find_sets, recollections_of
     from bot.library import open_encoder
+    from bot.memory import relevant
     from bot.quality import fit_shipped, measure, render
     from bot.text import WordRarity
 
@@ -195,7 +196,9 @@ def _learn(args: argparse.Namespace, config: Config) -> int:
     variants = (True, False) if encoder is not None else (False,)
     cross_validated = getattr(args, "cv", False)
     qualities = [measure(examples, articles, rarity, semantic) for semantic in variants] if cross_validated else []
-    model = fit_shipped(examples, rarity, qualities, [s.name for s in sets], memory)
+    # The model remembers the questions about the configured corpus (the others' articles are not in it).
+    shipped = relevant(memory, {d.url for d in corpus.documents})
+    model = fit_shipped(examples, rarity, qualities, [s.name for s in sets], shipped, encoder)
     if args.command == "train":
         _write(args.output, model.dumps())
         print(f"wrote {args.output}: trained on {len(examples)} questions from {len(sets)} files", file=sys.stderr)

@@ -209,3 +209,32 @@ def _ranks(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     ranks = np.empty(len(values))
     ranks[order] = np.arange(len(values))
     return ranks
+
+
+# The direction each feature may push a decision, as evidence: more coverage can only speak for a
+# passage, a missing number only against it. Training keeps every weight on its side (a weight
+# that would cross is held at 0), so correlated features cannot buy each other off, and a question
+# unlike any seen in training (all words unknown, say) is not extrapolated into an answer.
+EVIDENCE: dict[str, int] = {
+    **dict.fromkeys(
+        (
+            "bm25_share", "bm25_rank", "coverage", "word_share", "sentence_coverage", "document_coverage",
+            "proximity", "kind_met", "semantic", "semantic_sentence", "semantic_gap", "semantic_sentence_gap",
+            "semantic_rank", "semantic_memory",
+            "top_logit", "top_margin", "top_coverage", "top_sentence_coverage", "top_document_coverage",
+            "unknown_min_zipf", "top_semantic", "top_semantic_sentence", "best_semantic_sentence",
+            "top_semantic_memory", "best_semantic_memory",
+        ),
+        1,
+    ),
+    **dict.fromkeys(
+        (
+            "absent_weight", "kind_unmet", "numbers_missing", "names_missing", "document_names_missing",
+            "semantic_memory_unanswered",
+            "top_absent_weight", "top_kind_unmet", "top_numbers_missing", "top_document_numbers_missing",
+            "top_document_names_missing", "missing_specific", "unknown_rare", "unknown_uncommon", "unknown_weight",
+            "top_semantic_memory_unanswered",
+        ),
+        -1,
+    ),
+}

@@ -69,12 +69,12 @@ class Knowledge:
         index: Index | None = None,
         vectors: Vectors | None = None,
         encoder: Encoder | None = None,
-        memory_vectors: npt.NDArray[np.float32] | None = None,
     ) -> Knowledge:
         """Split the corpus into passages and index them (or take the index bot.cache saved for it).
 
         With an encoder and a model, the model's labelled questions about these documents are
-        embedded (or taken from `memory_vectors`, saved by bot.cache)."""
+        recalled too (bot.memory), with the embeddings the model file keeps when they are this
+        encoder's."""
         if index is None:
             index = Index(split_all(corpus.documents))
         stems: dict[str, set[str]] = {}
@@ -85,7 +85,8 @@ class Knowledge:
         memory = None
         if encoder is not None and vectors is not None and model is not None:
             urls = {d.url: d.doc_id for d in corpus.documents}
-            memory = build_memory(model.memory, index.passages, urls, encoder.embed, memory_vectors)
+            kept = model.memory_vectors if model.memory_encoder == encoder.fingerprint else None
+            memory = build_memory(model.memory, index.passages, urls, encoder.embed, kept)
         return cls(
             corpus=corpus,
             index=index,

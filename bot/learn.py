@@ -22,7 +22,7 @@ import numpy.typing as npt
 from bot.answer import Candidates, assess, consider, question_features
 from bot.corpus import Corpus, Document, parse_document, read_text
 from bot.evaluate import Item, load_items
-from bot.features import PAIR_FEATURES, QUESTION_FEATURES, SEMANTIC_FEATURES, remember
+from bot.features import EVIDENCE, PAIR_FEATURES, QUESTION_FEATURES, SEMANTIC_FEATURES, remember
 from bot.index import Index
 from bot.knowledge import Knowledge, Settings, embed_passages
 from bot.memory import Recall, Recollection, build_memory, merge, recall
@@ -120,13 +120,31 @@ def collect_feedback(path: Path, knowledge: Knowledge, settings: Settings) -> li
 
 
 def fit_logistic(rows: npt.NDArray[np.float64], labels: npt.NDArray[np.float64], names: Sequence[str]) -> Logistic:
-    """Fit an L2-regularised logistic regression by Newton's method (deterministic)."""
+    """Fit an L2-regularised logistic regression by Newton's method (deterministic).
+
+    Each weight stays on the side bot.features.EVIDENCE gives its feature: a feature whose weight
+    would cross is held at 0 and the rest refitted, the worst offender first.
+    """
     mean = rows.mean(axis=0)
     scale = rows.std(axis=0)
     scale[scale < 1e-9] = 1.0
     x = np.hstack([(rows - mean) / scale, np.ones((len(rows), 1))])
+    signs = np.array([EVIDENCE.get(name, 0) for name in names] + [0])
+    active = np.ones(x.shape[1], dtype=bool)
+    while True:
+        w = np.zeros(x.shape[1])
+        w[active] = _newton(x[:, active], labels, active[:-1].sum())
+        wrong = np.flatnonzero(signs * w < 0)
+        if not len(wrong):
+            break
+        active[wrong[np.argmax(np.abs(w[wrong]))]] = False
+    return Logistic(tuple(names), mean, scale, w[:-1], float(w[-1]), columns=np.arange(len(names), dtype=np.int64))
+
+
+def _newton(x: npt.NDArray[np.float64], labels: npt.NDArray[np.float64], features: int) -> npt.NDArray[np.float64]:
+    """Return the weights (the last is the bias) minimising the L2-penalised logistic loss."""
     penalty = np.full(x.shape[1], L2)
-    penalty[-1] = 0.0  # the bias is not shrunk
+    penalty[features:] = 0.0  # the bias is not shrunk
     w = np.zeros(x.shape[1])
     for _ in range(NEWTON_STEPS):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
@@ -136,7 +154,7 @@ def fit_logistic(rows: npt.NDArray[np.float64], labels: npt.NDArray[np.float64],
         w -= step
         if float(np.abs(step).max()) < 1e-10:
             break
-    return Logistic(tuple(names), mean, scale, w[:-1], float(w[-1]), columns=np.arange(len(names), dtype=np.int64))
+    return w
 
 
 def fit_stage(examples: Sequence[Example], rarity: WordRarity, semantic: bool) -> Stage:
@@ -170,14 +188,22 @@ def fit_stage(examples: Sequence[Example], rarity: WordRarity, semantic: bool) -
 
 
 def train(
-    examples: Sequence[Example], rarity: WordRarity, about: dict[str, object], memory: Sequence[Recollection] = ()
+    examples: Sequence[Example],
+    rarity: WordRarity,
+    about: dict[str, object],
+    memory: Sequence[Recollection] = (),
+    encoder: Encoder | None = None,
 ) -> Model:
-    """Fit both variants (lexical, and semantic when the examples have similarities) into a Model."""
+    """Fit both variants (lexical, and semantic when the examples have similarities) into a Model.
+
+    The model keeps `memory` with its embeddings (by `encoder`), so no start-up embeds them."""
     examples = recalled(examples, {e.group for e in examples})
     lexical = fit_stage(examples, rarity, semantic=False)
     has_semantic = bool(examples) and all(e.candidates.semantic for e in examples if e.candidates.positions)
     semantic = fit_stage(examples, rarity, semantic=True) if has_semantic else None
-    draft = Model(lexical, semantic, about, "", tuple(memory))
+    vectors = encoder.embed([fold(r.question) for r in memory]) if encoder is not None and memory else None
+    fingerprint = encoder.fingerprint if vectors is not None and encoder is not None else ""
+    draft = Model(lexical, semantic, about, "", tuple(memory), vectors, fingerprint)
     return parse_model(draft.dumps(), "trained model")  # as it will be read back: rounded, fingerprinted
 
 

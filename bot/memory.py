@@ -95,11 +95,13 @@ def build_memory(
     embed: Callable[[Sequence[str]], npt.NDArray[np.float32]],
     vectors: npt.NDArray[np.float32] | None = None,
 ) -> Memory:
-    """Tie the recollections about this corpus to its passages and embed them (or take saved `vectors`).
+    """Tie the recollections about this corpus to its passages, with their embeddings.
 
-    `urls` maps each document's URL to its id; `embed` is the encoder's (unused with `vectors`).
+    `urls` maps each document's URL to its id. `vectors` are the recollections' embeddings, row by
+    row, as the model file keeps them; without them, `embed` (the encoder's) makes them.
     """
-    kept = relevant(recollections, urls)
+    chosen = [n for n, r in enumerate(recollections) if r.urls and all(u in urls for u in r.urls)]
+    kept = [recollections[n] for n in chosen]
     tied: dict[int, list[int]] = {}
     by_document: dict[str, list[int]] = {}
     for position, passage in enumerate(passages):
@@ -110,10 +112,12 @@ def build_memory(
             for position in by_document.get(urls[url], ()):
                 if fragments and any(f in matchable(passages[position].text) for f in fragments):
                     tied.setdefault(position, []).append(n)
-    if vectors is None or len(vectors) != len(kept):
-        vectors = embed([fold(r.question) for r in kept]) if kept else np.zeros((0, 0), dtype=np.float32)
+    if vectors is not None and len(vectors) == len(recollections):
+        rows = vectors[chosen]
+    else:
+        rows = embed([fold(r.question) for r in kept]) if kept else np.zeros((0, 0), dtype=np.float32)
     return Memory(
-        vectors=vectors,
+        vectors=rows,
         groups=tuple(r.group for r in kept),
         answered=tuple(bool(r.answers) for r in kept),
         documents=tuple(frozenset(urls[u] for u in r.urls) for r in kept),

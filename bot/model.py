@@ -9,6 +9,7 @@ similarities) and "lexical" (without, for when the embedding model is not instal
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -118,6 +119,8 @@ class Model:
     about: Mapping[str, Any]  # how it was trained: data, counts, cross-validated scores
     fingerprint: str  # a digest of the whole model
     memory: tuple[Recollection, ...] = ()  # labelled questions, recalled by meaning (bot.memory)
+    memory_vectors: npt.NDArray[np.float32] | None = None  # their embeddings, row by row
+    memory_encoder: str = ""  # the fingerprint of the encoder that made them
 
     def stage(self, semantic: bool) -> Stage:
         """Return the variant to use with or without semantic similarity."""
@@ -128,7 +131,12 @@ class Model:
         body: dict[str, Any] = {"format": MODEL_FORMAT, "about": dict(self.about), "lexical": self.lexical.to_json()}
         if self.semantic is not None:
             body["semantic"] = self.semantic.to_json()
-        body["memory"] = [r.to_json() for r in self.memory]
+        if self.memory:
+            body["memory"] = {
+                "encoder": self.memory_encoder,
+                "vectors": _pack(self.memory_vectors) if self.memory_vectors is not None else "",
+                "questions": [r.to_json() for r in self.memory],
+            }
         return json.dumps(body, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -140,14 +148,30 @@ def parse_model(text: str, source: str) -> Model:
             raise ModelError(f"{source}: not a talksbot model file of format {MODEL_FORMAT}")
         lexical = Stage.from_json(raw["lexical"])
         semantic = Stage.from_json(raw["semantic"]) if "semantic" in raw else None
-        memory = tuple(Recollection.from_json(r) for r in raw.get("memory", ()))
+        remembered = raw.get("memory", {})
+        memory = tuple(Recollection.from_json(r) for r in remembered.get("questions", ()))
+        vectors = _unpack(remembered["vectors"], len(memory)) if remembered.get("vectors") else None
     except ModelError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelError(f"{source}: broken model file ({type(exc).__name__}: {exc})".splitlines()[0]) from None
     parts = {k: raw[k] for k in ("lexical", "semantic", "memory") if k in raw}
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-    return Model(lexical, semantic, raw.get("about", {}), digest, memory)
+    encoder = str(remembered.get("encoder", ""))
+    return Model(lexical, semantic, raw.get("about", {}), digest, memory, vectors, encoder)
+
+
+def _pack(vectors: npt.NDArray[np.float32]) -> str:
+    """Return embeddings as base64 text of little-endian float16 (cosines keep three decimals)."""
+    return base64.b64encode(vectors.astype("<f2").tobytes()).decode("ascii")
+
+
+def _unpack(text: str, rows: int) -> npt.NDArray[np.float32]:
+    """Read embeddings written by _pack; raises ValueError if they do not fit `rows`."""
+    flat = np.frombuffer(base64.b64decode(text, validate=True), dtype="<f2")
+    if rows == 0 or flat.size % rows:
+        raise ValueError("the memory's vectors do not fit its questions")
+    return flat.reshape(rows, -1).astype(np.float32)
 
 
 def load_model(path: str | Path = "") -> Model:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bot.learn import Example, Fold, cross_validate, train
 from bot.memory import Recollection
 from bot.model import Model
+from bot.semantic import Encoder
 from bot.text import WordRarity
 
 K_FOLDS = 5
@@ -125,6 +126,7 @@ def fit_shipped(
     qualities: Sequence[Quality],
     sets: Sequence[str],
     memory: Sequence[Recollection] = (),
+    encoder: Encoder | None = None,
 ) -> Model:
     """Train on everything, recording the data and the cross-validated scores in the model's `about`."""
     about: dict[str, object] = {"trained_on": list(sets), "questions": len(examples)}
@@ -135,7 +137,7 @@ def fit_shipped(
             "leave_one_article_out": round(_ratio(*Quality.share(q.by_article)), 4),
             "k_fold": round(_ratio(*Quality.share(q.k_fold)), 4),
         }
-    return train(examples, rarity, about, memory)
+    return train(examples, rarity, about, memory, encoder)
 
 
 def _ratio(right: int, total: int) -> float:

@@ -13,8 +13,9 @@ import gzip
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
 DIMENSIONS = 384
 MAX_TOKENS = 128  # the model's training length; longer texts are cut (passages are embedded by sentence)
 BATCH = 32
+# Texts whose vectors are remembered: a reload re-embeds only passages that changed (a corpus of
+# this many sentences and passages; about 1.5 KB each).
+MEMO_SIZE = 20_000
 
 
 class ModelUnavailable(TalksbotError):
@@ -46,6 +50,7 @@ class Encoder:
     tokenizer: Any  # tokenizers.Tokenizer
     input_names: tuple[str, ...]
     lock: threading.Lock
+    memo: OrderedDict[str, npt.NDArray[np.float32]] = field(default_factory=OrderedDict)  # most recent last
 
     @property
     def fingerprint(self) -> str:
@@ -53,7 +58,21 @@ class Encoder:
         return MODEL_SHA256
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Return one L2-normalised row per text (an empty text gives a zero row)."""
+        """Return one L2-normalised row per text; texts embedded lately are remembered, not re-run."""
+        with self.lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        fresh = self._embed_all(missing)
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        with self.lock:
+            self.memo.update(zip(missing, fresh, strict=True))
+            for n, text in enumerate(texts):
+                out[n] = self.memo[text]
+                self.memo.move_to_end(text)
+            while len(self.memo) > MEMO_SIZE:
+                self.memo.popitem(last=False)
+        return out
+
+    def _embed_all(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         for start in range(0, len(texts), BATCH):
             chunk = list(texts[start : start + BATCH])
