@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from bot import __version__
-from bot.corpus import Corpus, Document, load_corpus
+from bot.corpus import SYNONYMS_FILE, Corpus, Document, load_corpus
 from bot.index import Index, Postings
 from bot.knowledge import Knowledge, Vectors, embed_passages
 from bot.model import Model
@@ -51,11 +51,12 @@ _VECTORS = ("passages", "sentences", "sentence_starts")
 
 
 def fingerprint(folder: Path, cache_dir: Path = CACHE_FOLDER, salt: str = "") -> str | None:
-    """Return a digest of every file under the corpus folder and of the indexing code.
+    """Return a digest of the files the corpus loader reads and of the indexing code.
 
-    Dot-named files and folders are left out, as the corpus loader leaves them out, and so is the
-    cache folder. Returns None (no caching) when the folder holds a symbolic link or cannot be
-    read: the full load then reports or handles whatever is odd.
+    Only those files count (articles and synonyms.txt): an archive or a photo beside the articles
+    is neither read nor hashed. Dot-named files and folders are left out, as the loader leaves
+    them out, and so is the cache folder. Returns None (no caching) when a file the loader would
+    read is a symbolic link, not a regular file, or cannot be read: the full load then reports it.
     """
     digest = hashlib.sha256(f"talksbot-cache {CACHE_FORMAT} {__version__} {salt}\n".encode())
     code = Path(__file__).resolve().parent
@@ -82,7 +83,8 @@ def _corpus_files(folder: Path, skip: Path) -> list[Path]:
     for root, folders, files in os.walk(folder, followlinks=False):
         here = Path(root)
         folders[:] = sorted(f for f in folders if not f.startswith(".") and (here / f).resolve() != skip)
-        for name in folders + sorted(f for f in files if not f.startswith(".")):
+        read = sorted(f for f in files if not f.startswith(".") and _loader_reads((here / f).relative_to(folder)))
+        for name in folders + read:
             path = here / name
             mode = path.lstat().st_mode
             if name in folders:
@@ -93,6 +95,13 @@ def _corpus_files(folder: Path, skip: Path) -> list[Path]:
             else:
                 raise ValueError(f"{path} is not a regular file")
     return found
+
+
+def _loader_reads(relative: Path) -> bool:
+    """Say whether bot.corpus.load_corpus reads this file (a path relative to the corpus folder)."""
+    if relative.as_posix() == SYNONYMS_FILE:
+        return True
+    return relative.suffix == ".md" and relative.name != "README.md"
 
 
 def save_index(

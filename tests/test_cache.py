@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -151,9 +152,9 @@ def test_an_unwritable_cache_only_logs(
 
 
 def test_a_linked_file_is_never_cached(corpus_copy: Path, word_rarity: WordRarity, tmp_path: Path) -> None:
-    outside = tmp_path / "outside.txt"
-    outside.write_text("elsewhere")
-    (corpus_copy / "notes.txt").symlink_to(outside)
+    (corpus_copy / "lists").mkdir()
+    (corpus_copy / "synonyms.txt").rename(corpus_copy / "lists" / "synonyms.txt")
+    (corpus_copy / "synonyms.txt").symlink_to(corpus_copy / "lists" / "synonyms.txt")
     assert fingerprint(corpus_copy) is None
     build_knowledge(corpus_copy, word_rarity)
     assert not (corpus_copy / CACHE_FOLDER).exists()
@@ -163,6 +164,21 @@ def test_a_linked_file_is_never_cached(corpus_copy: Path, word_rarity: WordRarit
 def test_a_fifo_is_never_read_for_the_key(corpus_copy: Path) -> None:
     os.mkfifo(corpus_copy / "pipe.md")
     assert fingerprint(corpus_copy) is None  # and returns at once: reading a FIFO would block
+
+
+def test_files_the_loader_does_not_read_are_not_read_for_the_key(corpus_copy: Path) -> None:
+    key = fingerprint(corpus_copy)
+    with (corpus_copy / "archive.tar").open("wb") as archive:
+        archive.truncate(1 << 30)  # 1 GiB, sparse: reading it whole would take seconds and gigabytes
+    (corpus_copy / "photo.jpg").write_bytes(b"\xff\xd8" * 1000)
+    (corpus_copy / "README.md").write_text("How we keep this folder.\n", encoding="utf-8")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(corpus_copy / "pipe.bin")
+    started = time.monotonic()
+    assert fingerprint(corpus_copy) == key
+    assert time.monotonic() - started < 1.0
+    (corpus_copy / "synonyms.txt").write_text("kremlin => russia\n", encoding="utf-8")
+    assert fingerprint(corpus_copy) != key
 
 
 def test_library_uses_the_cache_and_reloads_changes(corpus_copy: Path, word_rarity: WordRarity) -> None:
