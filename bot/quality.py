@@ -129,7 +129,8 @@ def fit_shipped(
     encoder: Encoder | None = None,
 ) -> Model:
     """Train on everything, recording the data and the cross-validated scores in the model's `about`."""
-    about: dict[str, object] = {"trained_on": list(sets), "questions": len(examples)}
+    votes = sum(1 for e in examples if e.group == "feedback")
+    about: dict[str, object] = {"trained_on": list(sets), "questions": len(examples) - votes, "votes": votes}
     for q in qualities:
         name = "semantic" if q.semantic else "lexical"
         about[f"cv_{name}"] = {

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -22,6 +24,8 @@ from typing import Any, Literal, TypeVar
 import httpx
 from telegram import Message, MessageEntity
 from telegram.error import BadRequest, NetworkError, TelegramError
+
+from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -179,27 +183,47 @@ def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | No
 # --- feedback --------------------------------------------------------------------------------------
 
 
-class FeedbackLog:
-    """Appends one JSON object per vote to a JSON Lines file (thread-safe; call it off the loop)."""
+# The question as kept with a vote: folded (no invisible padding) and cut to this many characters.
+FEEDBACK_QUESTION_CHARS = 300
+# When the log grows past this, it is renamed to FILE.1 (replacing the older one) and begun anew:
+# at most about twice this on disk.
+FEEDBACK_MAX_BYTES = 5_000_000
 
-    def __init__(self, path: Path) -> None:
+
+class FeedbackLog:
+    """Appends one JSON object per vote to a JSON Lines file (thread-safe; call it off the loop).
+
+    A record keeps what training needs (`talksbot train --feedback`): the question, the passage
+    and the vote, plus the chat type and the time. The reader is not recorded: `voter` is a keyed
+    hash of their id whose key lives only in this process, so votes can be told apart but not
+    traced to a Telegram account, nor linked across restarts.
+    """
+
+    def __init__(self, path: Path, max_bytes: int = FEEDBACK_MAX_BYTES) -> None:
         """Write to `path`; its folder is created on the first vote."""
         self.path = path
+        self.max_bytes = max_bytes
+        self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
 
     def append(self, *, user_id: int, chat_type: str, question: str, passage_id: str, vote: str) -> None:
         """Append one vote; raises OSError if the file cannot be written."""
         record: dict[str, Any] = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "user_id": user_id,
+            "voter": hmac.new(self._key, str(user_id).encode(), hashlib.sha256).hexdigest()[:16],
             "chat_type": chat_type,
-            "question": question,
-            "passage_id": passage_id,
+            "question": fold(question)[:FEEDBACK_QUESTION_CHARS],
+            "passage_id": passage_id[:200],
             "vote": vote,
         }
         line = json.dumps(record, ensure_ascii=False) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                if self.path.stat().st_size + len(line) > self.max_bytes:
+                    self.path.replace(self.path.with_name(self.path.name + ".1"))
+            except FileNotFoundError:
+                pass
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(line)
 

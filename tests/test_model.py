@@ -102,6 +102,25 @@ def test_train_and_cross_validate_from_the_command_line(tmp_path: Path, capsys: 
     assert "leave-one-article-out" in text and "| rocket-failure |" in text and "| dev-questions |" in text
 
 
+@needs_eval
+def test_readers_votes_join_the_training(tmp_path: Path, rarity: WordRarity) -> None:
+    library = Library(CORPUS, Settings(), rarity, cache_dir=None)
+    chaired = library.ask("Who chaired the meeting?").passage_id
+    votes = tmp_path / "feedback.jsonl"
+    records = [
+        {"question": "who ran the session", "passage_id": chaired, "vote": "up"},
+        {"question": "who ran the session", "passage_id": "nato#99", "vote": "up"},  # no such passage: skipped
+        {"question": "what about the weather", "passage_id": chaired, "vote": "down"},
+        {"question": "broken", "vote": "up"},  # not a vote: skipped
+    ]
+    votes.write_text("".join(json.dumps(r) + "\n" for r in records) + "not json\n", encoding="utf-8")
+    config = write_config(tmp_path, CORPUS)
+    model = tmp_path / "model.json"
+    args = ["--config", str(config), "train", str(EVAL / "dev-questions.yaml"), "--feedback", str(votes)]
+    assert main([*args, "-o", str(model)]) == 0
+    assert load_model(model).about["votes"] == 2
+
+
 def test_train_reports_a_bad_question_file_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad-questions.yaml"
     bad.write_text("- question: [not, text]\n", encoding="utf-8")

@@ -209,14 +209,31 @@ def test_group_messages_are_addressed_by_mention_text_mention_or_reply() -> None
 # --- feedback ------------------------------------------------------------------------------------------
 
 
-def test_feedback_log_appends_json_lines(tmp_path: Path) -> None:
+def test_feedback_log_appends_json_lines_without_the_reader(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path / "sub" / "feedback.jsonl")
-    log.append(user_id=1, chat_type="private", question="Who “chaired”?", passage_id="doc#3", vote="up")
-    log.append(user_id=2, chat_type="group", question="q", passage_id="doc#4", vote="down")
-    lines = [json.loads(line) for line in log.path.read_text(encoding="utf-8").splitlines()]
-    assert [line["vote"] for line in lines] == ["up", "down"]
-    assert lines[0]["question"] == "Who “chaired”?"
-    assert set(lines[0]) == {"time", "user_id", "chat_type", "question", "passage_id", "vote"}
+    log.append(user_id=123456789, chat_type="private", question="Who “chaired”?", passage_id="doc#3", vote="up")
+    log.append(user_id=987654321, chat_type="group", question="q", passage_id="doc#4", vote="down")
+    log.append(user_id=123456789, chat_type="private", question="q2", passage_id="doc#5", vote="up")
+    text = log.path.read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["vote"] for line in lines] == ["up", "down", "up"]
+    assert lines[0]["question"] == 'Who "chaired"?'
+    assert set(lines[0]) == {"time", "voter", "chat_type", "question", "passage_id", "vote"}
+    assert "123456789" not in text and "987654321" not in text
+    assert lines[0]["voter"] == lines[2]["voter"] != lines[1]["voter"]
+    assert FeedbackLog(tmp_path / "other.jsonl")._key != log._key  # not linkable across restarts
+
+
+def test_feedback_log_caps_questions_and_rotates(tmp_path: Path) -> None:
+    log = FeedbackLog(tmp_path / "feedback.jsonl", max_bytes=2_000)
+    padded = "Who chaired" + "\u200b" * 4000 + " the meeting?" + "x" * 5000
+    for n in range(20):
+        log.append(user_id=n, chat_type="private", question=padded, passage_id="doc#1", vote="up")
+    kept = json.loads(log.path.read_text(encoding="utf-8").splitlines()[0])["question"]
+    assert kept.startswith("Who chaired the meeting?") and len(kept) == 300
+    assert log.path.stat().st_size <= 2_000
+    assert (tmp_path / "feedback.jsonl.1").stat().st_size <= 2_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedback.jsonl", "feedback.jsonl.1"]
 
 
 # --- resending ------------------------------------------------------------------------------------------
