@@ -111,7 +111,6 @@ def describe_pairs(
     """
     n = len(passages)
     rows = np.zeros((n, len(PAIR_FEATURES)))
-    lexical = PAIR_FEATURES.index("semantic")
     scores = np.asarray(bm25, dtype=np.float64)
     best = float(scores.max()) if n and scores.max() > 0 else 1.0
     bm25_rank = _ranks(scores)
@@ -120,34 +119,44 @@ def describe_pairs(
         stems = frozenset(where[i])
         absent = [qw.weight for qw in query.words if qw.known and not qw.stems & stems]
         kinds = holds_wanted(passage.text, query)
-        rows[i, :lexical] = (
-            scores[i] / best,
-            1.0 / (1.0 + bm25_rank[i]),
-            query.coverage(stems),
-            sum(1 for qw in known if qw.stems & stems) / max(len(known), 1),
-            max((query.coverage(s) for s in sentence_terms[i]), default=0.0),
-            query.coverage(document_terms[i]),
-            max(absent, default=0.0) / 7.0,
-            proximity(where[i], query),
-            1.0 if query.wants and kinds else 0.0,
-            1.0 if query.wants and not kinds else 0.0,
-            1.0 if is_caption(passage) else 0.0,
-            1.0 if passage.ordinal == 0 else 0.0,
-            math.log1p(len(passage.text)) / 7.0,
-            float(len(query.numbers - numbers_in(passage.text))),
-            float(len(query.names - stems)),
-            float(len(query.names - document_terms[i])),
+        _put(
+            rows[i],
+            bm25_share=scores[i] / best,
+            bm25_rank=1.0 / (1.0 + bm25_rank[i]),
+            coverage=query.coverage(stems),
+            word_share=sum(1 for qw in known if qw.stems & stems) / max(len(known), 1),
+            sentence_coverage=max((query.coverage(s) for s in sentence_terms[i]), default=0.0),
+            document_coverage=query.coverage(document_terms[i]),
+            absent_weight=max(absent, default=0.0) / 7.0,
+            proximity=proximity(where[i], query),
+            kind_met=1.0 if query.wants and kinds else 0.0,
+            kind_unmet=1.0 if query.wants and not kinds else 0.0,
+            caption=1.0 if is_caption(passage) else 0.0,
+            lead=1.0 if passage.ordinal == 0 else 0.0,
+            length=math.log1p(len(passage.text)) / 7.0,
+            numbers_missing=float(len(query.numbers - numbers_in(passage.text))),
+            names_missing=float(len(query.names - stems)),
+            document_names_missing=float(len(query.names - document_terms[i])),
         )
     if similarity is not None and n:
         semantic, sentence = similarity.passage, similarity.sentence
-        rows[:, lexical] = semantic
-        rows[:, lexical + 1] = sentence
-        rows[:, lexical + 2] = semantic - semantic.max()
-        rows[:, lexical + 3] = sentence - sentence.max()
-        rows[:, lexical + 4] = 1.0 / (1.0 + _ranks(semantic + sentence))
+        _put(
+            rows,
+            semantic=semantic,
+            semantic_sentence=sentence,
+            semantic_gap=semantic - semantic.max(),
+            semantic_sentence_gap=sentence - sentence.max(),
+            semantic_rank=1.0 / (1.0 + _ranks(semantic + sentence)),
+        )
     if recalled is not None:
         remember(rows, recalled)
     return rows
+
+
+def _put(rows: npt.NDArray[np.float64], **values: float | npt.NDArray[np.float64]) -> None:
+    """Write features by name into a row (or, for arrays, a column of rows) of PAIR_FEATURES."""
+    for name, value in values.items():
+        rows[..., PAIR_FEATURES.index(name)] = value
 
 
 def describe_question(
@@ -198,9 +207,12 @@ def describe_question(
 
 def remember(rows: npt.NDArray[np.float64], recalled: Recall) -> None:
     """Write what the memory recalls into the candidates' feature rows (in place)."""
-    rows[:, PAIR_FEATURES.index("semantic_memory")] = recalled.passage
-    rows[:, PAIR_FEATURES.index("semantic_memory_known")] = recalled.known
-    rows[:, PAIR_FEATURES.index("semantic_memory_unanswered")] = recalled.unanswered
+    _put(
+        rows,
+        semantic_memory=recalled.passage,
+        semantic_memory_known=recalled.known,
+        semantic_memory_unanswered=recalled.unanswered,
+    )
 
 
 def _ranks(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
