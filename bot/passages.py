@@ -96,18 +96,7 @@ def _is_complete(text: str) -> bool:
 def _cut_long(text: str) -> list[str]:
     if len(text) <= MAX_PASSAGE_CHARS:
         return [text]
-    chunks: list[str] = []
-    current = ""
-    pieces = (piece for start, end in split_sentences(text) for piece in _cut_words(text[start:end]))
-    for sentence in pieces:
-        if current and len(current) + 1 + len(sentence) > MAX_PASSAGE_CHARS:
-            chunks.append(current)
-            current = sentence
-        else:
-            current = f"{current} {sentence}" if current else sentence
-    if current:
-        chunks.append(current)
-    return chunks
+    return _pack(piece for start, end in split_sentences(text) for piece in _cut_words(text[start:end]))
 
 
 def _cut_words(sentence: str) -> list[str]:
@@ -115,20 +104,20 @@ def _cut_words(sentence: str) -> list[str]:
     of at most MAX_PASSAGE_CHARS, so no text without sentence breaks becomes one huge passage."""
     if len(sentence) <= MAX_PASSAGE_CHARS:
         return [sentence]
-    pieces: list[str] = []
+    words = sentence.split()
+    return _pack(word[at : at + MAX_PASSAGE_CHARS] for word in words for at in range(0, len(word), MAX_PASSAGE_CHARS))
+
+
+def _pack(pieces: Iterable[str]) -> list[str]:
+    """Join pieces with spaces, greedily, into chunks of at most MAX_PASSAGE_CHARS (a longer piece stays whole)."""
+    chunks: list[str] = []
     current = ""
-    for word in sentence.split():
-        while len(word) > MAX_PASSAGE_CHARS:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(word[:MAX_PASSAGE_CHARS])
-            word = word[MAX_PASSAGE_CHARS:]
-        if current and len(current) + 1 + len(word) > MAX_PASSAGE_CHARS:
-            pieces.append(current)
-            current = word
+    for piece in pieces:
+        if current and len(current) + 1 + len(piece) > MAX_PASSAGE_CHARS:
+            chunks.append(current)
+            current = piece
         else:
-            current = f"{current} {word}" if current else word
+            current = f"{current} {piece}" if current else piece
     if current:
-        pieces.append(current)
-    return pieces
+        chunks.append(current)
+    return chunks

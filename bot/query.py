@@ -135,7 +135,6 @@ class Query:
     words: tuple[QueryWord, ...]
     wants: str | None = None  # the kind of fact asked for: "count", "money", "time", "person"... (see _WANTS)
     missing: tuple[str, ...] = ()  # specific words (names, rare terms) that no passage has
-    unknown_discount: float = UNKNOWN_DISCOUNT
     numbers: frozenset[str] = frozenset()  # the numbers it names ("2007", "3200"), see numbers_in
     names: frozenset[str] = frozenset()  # stems of the words it capitalises mid-sentence ("lavrov")
 
@@ -147,14 +146,14 @@ class Query:
         """
         total = found = 0.0
         for qw in self.words:
-            weight = qw.weight if qw.known else qw.weight * self.unknown_discount
+            weight = qw.weight if qw.known else qw.weight * UNKNOWN_DISCOUNT
             total += weight
             if qw.stems & stems:
                 found += weight
         return found / total if total else 0.0
 
 
-def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNOWN_DISCOUNT) -> Query:
+def analyze(question: str, knowledge: Knowledge) -> Query:
     """Turn a question into weighted words: spelling corrected, expanded with synonyms, and
     marked known or unknown to the corpus."""
     vocabulary = knowledge.index.vocabulary
@@ -197,7 +196,7 @@ def analyze(question: str, knowledge: Knowledge, unknown_discount: float = UNKNO
     text = fold(question).casefold()
     wants = next((kind for kind, pattern in _WANTS if pattern.search(text)), None)
     names = frozenset(stem(n) for n in capitalised)
-    return Query(tuple(query_words), wants, tuple(missing), unknown_discount, numbers_in(question), names)
+    return Query(tuple(query_words), wants, tuple(missing), numbers_in(question), names)
 
 
 
