@@ -113,31 +113,9 @@ def describe_pairs(
     rows = np.zeros((n, len(PAIR_FEATURES)))
     scores = np.asarray(bm25, dtype=np.float64)
     best = float(scores.max()) if n and scores.max() > 0 else 1.0
-    bm25_rank = _ranks(scores)
-    known = [qw for qw in query.words if qw.known]
+    _put(rows, bm25_share=scores / best, bm25_rank=1.0 / (1.0 + _ranks(scores)))
     for i, passage in enumerate(passages):
-        stems = frozenset(where[i])
-        absent = [qw.weight for qw in query.words if qw.known and not qw.stems & stems]
-        kinds = holds_wanted(passage.text, query)
-        _put(
-            rows[i],
-            bm25_share=scores[i] / best,
-            bm25_rank=1.0 / (1.0 + bm25_rank[i]),
-            coverage=query.coverage(stems),
-            word_share=sum(1 for qw in known if qw.stems & stems) / max(len(known), 1),
-            sentence_coverage=max((query.coverage(s) for s in sentence_terms[i]), default=0.0),
-            document_coverage=query.coverage(document_terms[i]),
-            absent_weight=max(absent, default=0.0) / 7.0,
-            proximity=proximity(where[i], query),
-            kind_met=1.0 if query.wants and kinds else 0.0,
-            kind_unmet=1.0 if query.wants and not kinds else 0.0,
-            caption=1.0 if is_caption(passage) else 0.0,
-            lead=1.0 if passage.ordinal == 0 else 0.0,
-            length=math.log1p(len(passage.text)) / 7.0,
-            numbers_missing=float(len(query.numbers - numbers_in(passage.text))),
-            names_missing=float(len(query.names - stems)),
-            document_names_missing=float(len(query.names - document_terms[i])),
-        )
+        _describe_lexical(rows[i], query, passage, where[i], document_terms[i], sentence_terms[i])
     if similarity is not None and n:
         semantic, sentence = similarity.passage, similarity.sentence
         _put(
@@ -151,6 +129,38 @@ def describe_pairs(
     if recalled is not None:
         remember(rows, recalled)
     return rows
+
+
+def _describe_lexical(
+    row: npt.NDArray[np.float64],
+    query: Query,
+    passage: Passage,
+    where: Mapping[str, Sequence[int]],
+    document_terms: frozenset[str],
+    sentence_terms: Sequence[frozenset[str]],
+) -> None:
+    """Write one candidate's word-matching features (all but BM25 and the semantic ones) into its row."""
+    stems = frozenset(where)
+    known = [qw for qw in query.words if qw.known]
+    absent = [qw.weight for qw in known if not qw.stems & stems]
+    kinds = holds_wanted(passage.text, query)
+    _put(
+        row,
+        coverage=query.coverage(stems),
+        word_share=sum(1 for qw in known if qw.stems & stems) / max(len(known), 1),
+        sentence_coverage=max((query.coverage(s) for s in sentence_terms), default=0.0),
+        document_coverage=query.coverage(document_terms),
+        absent_weight=max(absent, default=0.0) / 7.0,
+        proximity=proximity(where, query),
+        kind_met=1.0 if query.wants and kinds else 0.0,
+        kind_unmet=1.0 if query.wants and not kinds else 0.0,
+        caption=1.0 if is_caption(passage) else 0.0,
+        lead=1.0 if passage.ordinal == 0 else 0.0,
+        length=math.log1p(len(passage.text)) / 7.0,
+        numbers_missing=float(len(query.numbers - numbers_in(passage.text))),
+        names_missing=float(len(query.names - stems)),
+        document_names_missing=float(len(query.names - document_terms)),
+    )
 
 
 def _put(rows: npt.NDArray[np.float64], **values: float | npt.NDArray[np.float64]) -> None:
