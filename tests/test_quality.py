@@ -1,7 +1,7 @@
 """Answer quality, cross-validated: the model is judged only on questions it did not train on.
 
 The data are the shared labelled sets (shared/eval beside this checkout) and our own
-tests/data/extra-questions.yaml. The floors below are today's cross-validated figures less a
+(tests/data: questions about our article, and fictional articles with their questions). The floors below are today's cross-validated figures less a
 margin, so a change that makes answers worse on unseen questions or unseen articles fails here.
 """
 
@@ -27,7 +27,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def question_sets() -> list[QuestionSet]:
-    ours = [EVAL / "dev-questions.yaml", EVAL / "dev2-questions.yaml", ROOT / "tests" / "data" / "extra-questions.yaml"]
+    data = ROOT / "tests" / "data"
+    ours = [EVAL / "dev-questions.yaml", EVAL / "dev2-questions.yaml", data / "extra-questions.yaml", data / "more-questions.yaml"]
     articles = [*sorted((EVAL / "articles").glob("*-questions.yaml")), *sorted(OWN.glob("*-questions.yaml"))]
     return find_sets([*ours, *articles])
 
@@ -47,13 +48,14 @@ def _held_out_score(examples: list[Example], groups: list[str], rarity: WordRari
 def test_each_question_file_comes_with_its_article(question_sets: list[QuestionSet]) -> None:
     articles = [s for s in question_sets if s.article is not None]
     assert len(articles) == len(list((EVAL / "articles").glob("*.md"))) + len(list(OWN.glob("????-??-??-*.md")))
-    assert all(s.article is None for s in question_sets[:3])
+    assert all(s.article is None for s in question_sets[:4])
 
 
 def test_unseen_questions_about_our_article(examples: list[Example], rarity: WordRarity) -> None:
     """Leave one question set out: train on the others (and the other articles), judge it."""
-    score = _held_out_score(examples, ["dev-questions", "dev2-questions", "extra-questions"], rarity, True)
-    assert score >= 0.75
+    sets = ["dev-questions", "dev2-questions", "extra-questions", "more-questions"]
+    score = _held_out_score(examples, sets, rarity, True)
+    assert score >= 0.74
 
 
 def test_unseen_articles(examples: list[Example], question_sets: list[QuestionSet], rarity: WordRarity) -> None:
