@@ -113,10 +113,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "import":
         return _import(args, config)
     if args.command == "telegram":
-        from bot.telegram_reload import StartupSignals
+        from bot.telegram.reload import StartupSignals
 
         startup_signals = StartupSignals()  # before the slow imports and the corpus load
-        from bot.telegram_app import run_telegram
+        from bot.telegram.app import run_telegram
 
         return run_telegram(config, startup_signals)
     if args.command == "train" or (args.command == "eval" and args.cv):

@@ -17,8 +17,9 @@ import pytest
 from telegram import Update
 from telegram.error import Conflict, NetworkError
 
-from bot.telegram_app import _is_admin, on_error
-from bot.telegram_support import SEND_ATTEMPTS, UserRateLimiter
+from bot.telegram.admin import is_admin
+from bot.telegram.app import on_error
+from bot.telegram.support import SEND_ATTEMPTS, UserRateLimiter
 from tests.fake_bot_api import ANONYMOUS_ADMIN
 from tests.reliability_telegram import (
     FAULT_CASES,
@@ -161,22 +162,22 @@ def test_admin_rights_need_a_new_message_the_admin_sent_as_themselves() -> None:
     state: Any = SimpleNamespace(config=SimpleNamespace(telegram=SimpleNamespace(admins=admins)))
     admin = {"id": ADMIN_ID, "is_bot": False, "first_name": "Admin"}
     group = GROUP
-    assert _is_admin(_update("message", admin), state)
-    assert not _is_admin(_update("message", {**admin, "id": ADMIN_ID + 1}), state)
-    assert not _is_admin(_update("edited_message", admin, edit_date=1), state)
-    assert not _is_admin(_update("channel_post", None, sender_chat=group), state)
+    assert is_admin(_update("message", admin), state)
+    assert not is_admin(_update("message", {**admin, "id": ADMIN_ID + 1}), state)
+    assert not is_admin(_update("edited_message", admin, edit_date=1), state)
+    assert not is_admin(_update("channel_post", None, sender_chat=group), state)
     # GroupAnonymousBot is a bot, and speaks for a chat: never an admin, even if its id were configured.
-    assert not _is_admin(_update("message", ANONYMOUS_ADMIN, sender_chat=group), state)
-    assert not _is_admin(_update("message", admin, sender_chat=group), state)
+    assert not is_admin(_update("message", ANONYMOUS_ADMIN, sender_chat=group), state)
+    assert not is_admin(_update("message", admin, sender_chat=group), state)
 
 
 async def test_polling_failures_are_one_line_and_a_conflict_says_what_to_do(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.telegram_app")
+    caplog.set_level(logging.DEBUG, logger="bot.telegram.app")
     context: Any = SimpleNamespace(error=NetworkError("httpx.ConnectError: All connection attempts failed"))
     await on_error(None, context)
     context.error = Conflict("Conflict: terminated by other getUpdates request")
     await on_error(None, context)
-    records = [r for r in caplog.records if r.name == "bot.telegram_app"]
+    records = [r for r in caplog.records if r.name == "bot.telegram.app"]
     assert [r.levelno for r in records] == [logging.WARNING, logging.ERROR]
     assert all(r.exc_info is None for r in records)
     assert "retrying" in records[0].getMessage()

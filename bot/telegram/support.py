@@ -1,6 +1,6 @@
 """The Telegram adapter's small parts: per-user rate limit, button data, feedback, resends.
 
-Nothing here talks to Telegram by itself; telegram_app.py wires these into handlers.
+Nothing here talks to Telegram by itself; the handlers of this package use them.
 """
 
 from __future__ import annotations
