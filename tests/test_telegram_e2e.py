@@ -125,6 +125,9 @@ def stats(api: FakeBotAPI) -> dict[str, int]:
     numbers = {
         "answered": r"Questions answered: (\d+)",
         "refused": r"Refusals: (\d+)",
+        "message": r"message (\d+)",
+        "another passage": r"another passage (\d+)",
+        "inline": r"inline (\d+)",
         "up": r"👍 (\d+)",
         "down": r"👎 (\d+)",
         "documents": r"Corpus: (\d+) document",
@@ -204,6 +207,7 @@ def test_another_passage_edits_the_next_best_into_the_message(
     ]
     question = next((q for q in candidates if oracle.ask(q, 1).found), None)
     assert question, f"none of {candidates} has two passages: pick questions for the current retrieval"
+    before = stats(api)
     user = new_user()
     message = api.private(user, question)
     first = answer_to(api, message)
@@ -230,6 +234,9 @@ def test_another_passage_edits_the_next_best_into_the_message(
         pytest.fail("Another passage never ran out")
     assert rank >= 2  # at least one passage was edited in
     assert len(api.find("sendMessage", in_chat(user))) == 1
+    after = stats(api)  # every press asked once, the last one refused ("no other passage")
+    assert after["another passage"] - before["another passage"] == rank
+    assert (after["answered"] - before["answered"], after["refused"] - before["refused"]) == (rank, 1)
 
 
 def test_votes_are_written_to_the_feedback_file_and_counted(api: FakeBotAPI, bot: BotProcess, folder: Path) -> None:
@@ -366,6 +373,7 @@ def test_inline_query_offers_the_best_three_passages(api: FakeBotAPI, bot: BotPr
     candidates = ["Stoltenberg", "What did Stoltenberg say?", "NATO Russia Ukraine", "Russia"]
     query = next((q for q in candidates if oracle.ask(q, 2).found), None)
     assert query, f"none of {candidates} has three passages: pick questions for the current retrieval"
+    before = stats(api)
     query_id = api.inline(new_user(), query)
     call = api.wait("answerInlineQuery", lambda c: c.params["inline_query_id"] == query_id)[0]
     assert call.ok
@@ -387,6 +395,9 @@ def test_inline_query_offers_the_best_three_passages(api: FakeBotAPI, bot: BotPr
     nothing = api.wait("answerInlineQuery", lambda c: c.params["inline_query_id"] == none_id)[0]
     assert nothing.ok and nothing.params["results"] == []
     assert nothing.params["button"]["start_parameter"] == "help"
+    after = stats(api)  # two questions asked inline (the empty query shows examples: nobody asked them)
+    assert after["inline"] - before["inline"] == 2
+    assert (after["answered"] - before["answered"], after["refused"] - before["refused"]) == (1, 1)
 
 
 # --- admin -------------------------------------------------------------------------------------------

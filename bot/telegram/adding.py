@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
-from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
-from bot.corpus import human_date
 from bot.errors import ImportPageError, TalksbotError
-from bot.fetch import FetchSettings, fetch
-from bot.importer import Article, check_url, import_source, kind_of
-from bot.library import Library, ReloadResult
-from bot.render import shorten
-from bot.storage import add_to_corpus
+from bot.library import fetch_page, page_kind, read_page
+from bot.render import human_date, shorten
 from bot.telegram.desk import (
     MAX_REPLY_CHARS,
     SHOWN_PASSAGE_CHARS,
@@ -42,7 +36,7 @@ async def document_received(update: Update, context: Context) -> None:
     name = document.file_name or "unnamed"
     limit = desk.config.telegram.max_document_bytes
     try:
-        kind = kind_of(name)
+        kind = page_kind(name)
         if kind == "txt":  # nothing in a text copy says which line is the title, nor the address or date
             raise ImportPageError(
                 "a .txt page copy does not say its title, address and date: send the saved .html page, "
@@ -51,7 +45,7 @@ async def document_received(update: Update, context: Context) -> None:
         if (document.file_size or 0) > limit:
             raise ImportPageError(f"the file is too large ({document.file_size:,} bytes; the limit is {limit:,})")
         data = await download(context, document.file_id, limit)
-        article = await asyncio.to_thread(import_source, data, kind)
+        article = await asyncio.to_thread(read_page, data, kind)
     except TalksbotError as exc:
         logger.info("admin user=%d action=import file=%r result=refused: %s", admin, name, exc)
         await send_html(message, f"Not imported: {html.escape(str(exc))}")
@@ -84,19 +78,12 @@ async def add_command(update: Update, context: Context) -> None:
         return
     url = context.args[0]
     try:
-        check_url(url, "the address")
-        article = await asyncio.to_thread(fetch_and_import, url, desk.fetch_settings())
+        article = await asyncio.to_thread(fetch_page, url, desk.config.import_, option="the address")
     except TalksbotError as exc:
         logger.info("admin user=%d action=import url=%r result=refused: %s", admin, url[:300], exc)
         await send_html(message, f"Not imported: {html.escape(str(exc))}")
         return
     await preview(message, desk, Pending("add", admin, url[:300], article=article))
-
-
-def fetch_and_import(url: str, settings: FetchSettings) -> Article:
-    """Download a page and import it (blocking: run in a thread)."""
-    page = fetch(url, settings)
-    return import_source(page.data, "html", fetched_from=page.url)
 
 
 async def preview(message: Message, desk: AdminDesk, pending: Pending) -> None:
@@ -128,27 +115,12 @@ async def preview(message: Message, desk: AdminDesk, pending: Pending) -> None:
     await send_html(message, text, markup)
 
 
-def urls(library: Library) -> dict[str, str]:
-    """Each served article's URL and its file name."""
-    return {doc.url: f"{doc.doc_id}.md" for doc in library.knowledge.corpus.documents}
-
-
-def add_and_reload(desk: AdminDesk, article: Article) -> tuple[Path, ReloadResult]:
-    """Write the article into corpus/ and reload; if the reload fails, remove the file again (blocking)."""
-    path = add_to_corpus(desk.folder, article, urls(desk.library))
-    result = desk.library.reload()
-    if not result.ok:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-    return path, result
-
-
 async def confirm_add(message: Message, desk: AdminDesk, who: int, pending: Pending) -> None:
     """Write the previewed article into corpus/, reload, and report the new counts or why nothing changed."""
     assert pending.article is not None
     title = html.escape(shorten(pending.article.title, 300))
     try:
-        path, result = await asyncio.to_thread(add_and_reload, desk, pending.article)
+        path, result = await asyncio.to_thread(desk.library.add, pending.article)
     except TalksbotError as exc:
         logger.info("admin user=%d action=add source=%r result=refused: %s", who, pending.source, exc)
         await edit_html(message, f"Not added: {html.escape(str(exc))}")

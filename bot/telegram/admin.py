@@ -7,7 +7,7 @@ import html
 from telegram import Update
 
 from bot.telegram.sending import limited, reply
-from bot.telegram.state import Context, State, reloader_of, state_of
+from bot.telegram.state import ASKED_WAYS, Context, State, reloader_of, state_of
 
 
 def is_admin(update: Update, state: State) -> bool:
@@ -45,13 +45,15 @@ async def stats_command(update: Update, context: Context) -> None:
     if not is_admin(update, state):
         await reply(state, message, "Sorry, only the bot's admins can see the statistics.")
         return
-    counts = state.library.counts
+    stats = state.library.stats()
+    ways = " · ".join(f"{way} {stats.ways.get(way, 0)}" for way in ASKED_WAYS)
     text = (
-        f"<b>Since the start</b> ({duration(state.library.uptime())} ago)\n"
-        f"Questions answered: {counts['answered']}\n"
-        f"Refusals: {counts['refused']}\n"
+        f"<b>Since the start</b> ({duration(stats.uptime)} ago)\n"
+        f"Questions answered: {stats.answered}\n"
+        f"Refusals: {stats.refused}\n"
+        f"Asked by: {ways}\n"
         f"Feedback: 👍 {state.votes['up']} · 👎 {state.votes['down']}\n"
-        f"Corpus: {state.library.size}"
+        f"Corpus: {stats.size}"
     )
     await reply(state, message, text)
 

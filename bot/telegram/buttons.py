@@ -10,7 +10,6 @@ from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.answer import answer
 from bot.telegram.fitting import fit_messages
 from bot.telegram.questions import answer_html, answer_keyboard, answer_question, vote_row
 from bot.telegram.sending import SLOW_DOWN, send_in_turn, sender_verdict, unchanged_ok
@@ -84,7 +83,7 @@ async def _another_passage(state: State, message: Message, asked: Asked, data: B
     if rank > library.settings.candidates:
         await notify("There is no other passage of the article that answers this.")
         return
-    result = await asyncio.to_thread(answer, asked.question, library.knowledge, library.settings, rank)
+    result = await asyncio.to_thread(library.ask, asked.question, rank, via="another passage")
     if not result.found:
         await notify("There is no other passage of the article that answers this.")
         markup = InlineKeyboardMarkup([vote_row(data.key, rank - 1)])

@@ -7,7 +7,6 @@ import html
 from telegram import Chat, Message, Update
 
 from bot import render
-from bot.corpus import human_date
 from bot.telegram import desk
 from bot.telegram.fitting import START_DOCUMENTS
 from bot.telegram.sending import limited, reply
@@ -23,10 +22,10 @@ async def start(update: Update, context: Context) -> None:
     if context.args and context.args[0] == "help":
         await show_help(state, update, message)
         return
-    documents = state.library.knowledge.corpus.documents
+    documents = state.library.documents
     about = ", ".join(
         f"{render.title_link(d)} ({html.escape(render.shorten(d.publisher, render.TELEGRAM_TITLE_CHARS))}, "
-        f"{human_date(d.published)})"
+        f"{render.human_date(d.published)})"
         for d in documents[:START_DOCUMENTS]
     )
     if len(documents) > START_DOCUMENTS:
@@ -75,5 +74,5 @@ async def source(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or await limited(state, update, message):
         return
-    text = render.source_html(state.library.knowledge.corpus.documents, state.library.settings.excerpt_chars)
+    text = render.source_html(state.library.documents, state.library.settings.excerpt_chars)
     await reply(state, message, text, quote=message.chat.type != Chat.PRIVATE, preview=True)

@@ -6,7 +6,6 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Final, Literal
 
 from telegram import BotCommand, Chat, InlineKeyboardMarkup, Message, Update
@@ -14,9 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.config import Config
-from bot.fetch import FetchSettings
-from bot.importer import Article
-from bot.library import Library
+from bot.library import Article, Library
 from bot.telegram.state import Context
 from bot.telegram.support import deliver
 
@@ -82,15 +79,6 @@ class AdminDesk:
             return None
         return pending
 
-    @property
-    def folder(self) -> Path:
-        """The corpus folder articles are written to."""
-        return self.library.corpus_path
-
-    def fetch_settings(self) -> FetchSettings:
-        """The download limits from the config's import section."""
-        section = self.config.import_
-        return FetchSettings(section.allow_private_addresses, section.max_bytes, float(section.timeout_seconds))
 
 
 def desk_of(context: Context) -> AdminDesk:

@@ -18,11 +18,10 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from bot import render
-from bot.answer import Answer, answer
-from bot.library import Library
+from bot.library import Answer, Library
 from bot.telegram.questions import answer_html
 from bot.telegram.sending import sender_verdict
-from bot.telegram.state import Context, state_of
+from bot.telegram.state import Context, State, state_of
 from bot.telegram.support import deliver
 
 logger = logging.getLogger(__name__)
@@ -31,18 +30,27 @@ INLINE_RESULTS: Final = 3
 
 
 def _inline_answers(library: Library, query: str, examples: tuple[str, ...]) -> list[Answer]:
-    """The best three passages for a query, or for an empty query the answers to example questions."""
-    knowledge, settings = library.knowledge, library.settings
+    """The best three passages for a query (analysed once, counted once), or for an empty query the
+    answers to example questions (not counted: nobody asked them)."""
     if query:
-        found = []
-        for rank in range(INLINE_RESULTS):
-            result = answer(query, knowledge, settings, rank)
-            if not result.found:
-                break
-            found.append(result)
-        return found
-    results = (answer(q, knowledge, settings) for q in examples[:INLINE_RESULTS])
-    return [r for r in results if r.found]
+        return library.rank(query, INLINE_RESULTS, via="inline")
+    return [found for q in examples[:INLINE_RESULTS] for found in library.rank(q, 1, via=None)]
+
+
+def _article(i: int, result: Answer, state: State, asked: bool) -> InlineQueryResultArticle:
+    """One inline result: the passage as an article to share, titled by its rank (or by the example question)."""
+    digest = hashlib.sha256(f"{result.question}\n{result.passage_id}".encode()).hexdigest()[:24]
+    title = f"Passage {result.rank + 1}" if asked else result.question
+    return InlineQueryResultArticle(
+        id=f"{i}-{digest}",
+        title=render.shorten(title, 64),
+        description=render.preview(result, 120),
+        input_message_content=InputTextMessageContent(
+            answer_html(result, state, result.question),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+    )
 
 
 async def inline_query(update: Update, context: Context) -> None:
@@ -60,22 +68,7 @@ async def inline_query(update: Update, context: Context) -> None:
     started = time.perf_counter()
     text = " ".join(query.query.split())
     answers = await asyncio.to_thread(_inline_answers, state.library, text, state.examples())
-    results = []
-    for i, result in enumerate(answers):
-        digest = hashlib.sha256(f"{result.question}\n{result.passage_id}".encode()).hexdigest()[:24]
-        title = f"Passage {result.rank + 1}" if text else result.question
-        results.append(
-            InlineQueryResultArticle(
-                id=f"{i}-{digest}",
-                title=render.shorten(title, 64),
-                description=render.preview(result, 120),
-                input_message_content=InputTextMessageContent(
-                    answer_html(result, state, result.question),
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                ),
-            )
-        )
+    results = [_article(i, result, state, bool(text)) for i, result in enumerate(answers)]
     button = (
         None
         if results

@@ -11,7 +11,7 @@ from typing import Final
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot import render
-from bot.answer import Answer
+from bot.library import Answer
 from bot.telegram.fitting import BUTTON_CHARS
 from bot.telegram.sending import limited, reply, typing
 from bot.telegram.state import Context, State, state_of

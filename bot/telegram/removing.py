@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections import Counter
-from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.corpus import human_date
 from bot.errors import TalksbotError
-from bot.library import Library, ReloadResult
-from bot.render import shorten
-from bot.storage import corpus_file
+from bot.library import Library
+from bot.render import human_date, shorten
 from bot.telegram.desk import (
     LISTED_ARTICLES,
     MAX_REPLY_CHARS,
@@ -32,9 +28,8 @@ logger = logging.getLogger(__name__)
 
 def article_listing(library: Library) -> list[tuple[str, str, str, int]]:
     """(doc_id, title, date, passages) of every served article (blocking on a large corpus: run in a thread)."""
-    knowledge = library.knowledge
-    counts = Counter(p.doc_id for p in knowledge.index.passages)
-    return [(d.doc_id, d.title, d.published, counts[d.doc_id]) for d in knowledge.corpus.documents]
+    counts = library.passage_counts()
+    return [(d.doc_id, d.title, d.published, counts[d.doc_id]) for d in library.documents]
 
 
 async def articles_command(update: Update, context: Context) -> None:
@@ -68,7 +63,7 @@ async def remove_command(update: Update, context: Context) -> None:
     if message is None or update.effective_user is None:
         return
     desk, admin = desk_of(context), update.effective_user.id
-    documents = desk.library.knowledge.corpus.documents
+    documents = desk.library.documents
     rows = []
     for doc in documents[:LISTED_ARTICLES]:
         key = desk.put(Pending("remove", admin, f"{doc.doc_id}.md", doc_id=doc.doc_id, title=doc.title))
@@ -79,25 +74,14 @@ async def remove_command(update: Update, context: Context) -> None:
     await send_html(message, f"Which article should I remove?{more}", InlineKeyboardMarkup(rows))
 
 
-def remove_and_reload(desk: AdminDesk, doc_id: str) -> tuple[Path, ReloadResult]:
-    """Delete an article's file and reload; if the reload fails, put the file back (blocking)."""
-    path = corpus_file(desk.folder, doc_id)
-    saved = path.read_bytes()
-    path.unlink()
-    result = desk.library.reload()
-    if not result.ok:
-        path.write_bytes(saved)
-    return path, result
-
-
 async def confirm_remove(message: Message, desk: AdminDesk, who: int, pending: Pending) -> None:
     """Delete the article's file, reload, and report the new counts or why nothing changed."""
     title = html.escape(shorten(pending.title, 300))
-    if len(desk.library.knowledge.corpus.documents) <= 1:
+    if len(desk.library.documents) <= 1:
         await edit_html(message, "Not removed: it is the only article, and the bot needs at least one.")
         return
     try:
-        path, result = await asyncio.to_thread(remove_and_reload, desk, pending.doc_id)
+        path, result = await asyncio.to_thread(desk.library.remove, pending.doc_id)
     except (TalksbotError, OSError) as exc:
         logger.info("admin user=%d action=remove file=%r result=refused: %s", who, pending.source, exc)
         await edit_html(message, f"Not removed: {html.escape(str(exc))}")

@@ -24,6 +24,8 @@ Done = Callable[[bool], None]  # told whether a reply went out, once it did or d
 Send = Callable[[], Awaitable[object]]
 
 STATE_KEY: Final = "talksbot"
+# The ways a reader asks, as /stats counts them (Library.ask and Library.rank take them as `via`).
+ASKED_WAYS: Final = ("message", "another passage", "inline")
 
 
 @dataclass
@@ -50,7 +52,7 @@ class State:
 
     def examples(self) -> tuple[str, ...]:
         """Questions the corpus answers, for /start, /help and empty inline queries (at most ten)."""
-        documents = self.library.knowledge.corpus.documents
+        documents = self.library.documents
         wanted = min(max(self.library.settings.suggestions, 1), 10)
         return tuple(q for doc in documents for q in doc.questions)[:wanted]
 

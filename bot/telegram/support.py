@@ -25,7 +25,7 @@ import httpx
 from telegram import Message, MessageEntity
 from telegram.error import BadRequest, NetworkError, TelegramError
 
-from bot.text import fold
+from bot.library import fold
 
 logger = logging.getLogger(__name__)
 
