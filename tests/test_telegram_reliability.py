@@ -1,4 +1,4 @@
-"""Issue 5, the Telegram part: the real bot under faults from Telegram, reloads under load, abuse, SIGTERM.
+"""The Telegram bot's reliability: the real bot under faults from Telegram, reloads under load, abuse, SIGTERM.
 
 Each test runs a scenario of tests/reliability_telegram.py (the bot as a subprocess, the Bot API
 imitation on 127.0.0.1) and asserts on the very row the reliability report prints, so CI and
@@ -115,7 +115,7 @@ def test_flood_from_one_user_does_not_starve_the_others(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_no_chat_or_user_holds_back_the_others(tmp_path: Path) -> None:
-    """Issue 9, items 1-3: busy groups, a user flooding every kind of update, anonymous admins of two
+    """Fairness: busy groups, a user flooding every kind of update, anonymous admins of two
     groups, private throughput, and a stop while a group's answers wait for its budget."""
     rows = fairness(tmp_path)
     for row in rows:

@@ -32,9 +32,7 @@ from bot.telegram.support import (
     deliver,
     safe_to_resend,
 )
-from tests.telegram_harness import fake_token
-
-TOKEN = fake_token()
+from tests.common import TOKEN
 
 # --- redaction ----------------------------------------------------------------------------------------
 
