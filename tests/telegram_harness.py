@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.common import ARTICLE_URL, CORPUS
+from tests.common import fake_token as fake_token  # benchmarks/telegram.py imports it from here
 from tests.fake_bot_api import FakeBotAPI
 from tests.telegram_html import ParsedHTML, parse_telegram_html
 

@@ -464,6 +464,3 @@ def test_burst_of_500_questions_from_50_users_each_answered_once(api: FakeBotAPI
         covered = "borscht" not in question
         assert ("Euromaidan Press" in call.params["text"]) == covered
     print(f"burst: 500 questions answered in {elapsed:.1f} s")
-
-
-# --- logs (last: they cover everything above) ------------------------------------------------------------
