@@ -8,6 +8,7 @@ answers at all, or whether the article does not cover the question.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,30 +106,48 @@ def question_features(
 
 def answer(question: str, knowledge: Knowledge, settings: Settings, rank: int = 0) -> Answer:
     """Answer one question from the corpus, or say why not (never raises for any text)."""
+    return answers(question, knowledge, settings, (rank,))[0]
+
+
+def answers(question: str, knowledge: Knowledge, settings: Settings, ranks: Sequence[int]) -> list[Answer]:
+    """Answer one question at each of several ranks (0: the best passage), analysing it once."""
     clean = fold(question)
     if len(clean) > settings.max_question_chars:
-        return _refusal(question, knowledge, settings, "too-long")
+        return [_refusal(question, knowledge, settings, "too-long")] * len(ranks)
     candidates = consider(clean, knowledge, settings)
     query = candidates.query
     if not query.words:
-        return _refusal(question, knowledge, settings, "empty")
+        return [_refusal(question, knowledge, settings, "empty")] * len(ranks)
     if all(stem(qw.word) in ABOUT_THE_ARTICLE for qw in query.words):
-        return _headline(question, knowledge, settings, rank)
+        return [_headline(question, knowledge, settings, rank) for rank in ranks]
     if not candidates.positions:
-        return _refusal(question, knowledge, settings, "not-covered")
+        return [_refusal(question, knowledge, settings, "not-covered")] * len(ranks)
     if knowledge.model is None:
         raise ModelError("no learned model is loaded")
     stage = knowledge.model.stage(candidates.semantic)
     ranking, confidence = assess(stage, candidates, knowledge.rarity)
     if confidence < stage.threshold:
-        return _refusal(question, knowledge, settings, "not-covered")
+        return [_refusal(question, knowledge, settings, "not-covered")] * len(ranks)
+    return [_ranked(question, knowledge, settings, candidates, ranking, confidence, rank) for rank in ranks]
+
+
+def _ranked(
+    question: str,
+    knowledge: Knowledge,
+    settings: Settings,
+    candidates: Candidates,
+    ranking: npt.NDArray[np.float64],
+    confidence: float,
+    rank: int,
+) -> Answer:
+    """The answer at one rank of the ranker's order, or "no-more" past the last likely passage."""
     order = np.argsort(-ranking, kind="stable")
     if rank >= len(order) or (rank > 0 and ranking[order[rank]] < MIN_ALTERNATIVE):
         return _refusal(question, knowledge, settings, "no-more")
     chosen = int(order[rank])
     passage = knowledge.index.passages[candidates.positions[chosen]]
     preferred = candidates.sentence_similarity[chosen].tolist() if candidates.sentence_similarity else None
-    excerpt, highlight = shape_excerpt(passage.text, query, settings.excerpt_chars, preferred)
+    excerpt, highlight = shape_excerpt(passage.text, candidates.query, settings.excerpt_chars, preferred)
     return Answer(
         question=question,
         found=True,

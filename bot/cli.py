@@ -113,10 +113,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "import":
         return _import(args, config)
     if args.command == "telegram":
-        from bot.telegram_reload import StartupSignals
+        from bot.telegram.reload import StartupSignals
 
         startup_signals = StartupSignals()  # before the slow imports and the corpus load
-        from bot.telegram_app import run_telegram
+        from bot.telegram.app import run_telegram
 
         return run_telegram(config, startup_signals)
     if args.command == "train" or (args.command == "eval" and args.cv):
@@ -130,15 +130,14 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         questions: Iterable[str] = args.question or (line.rstrip("\r\n") for line in sys.stdin)
         return _ask(library, questions, args.json)
     if args.command == "check":
-        knowledge = library.knowledge
-        for doc in knowledge.corpus.documents:
-            count = sum(1 for p in knowledge.index.passages if p.doc_id == doc.doc_id)
-            print(f"{doc.doc_id}: {count} passages — {doc.title} ({doc.published}) {doc.url}")
+        counts = library.passage_counts()
+        for doc in library.documents:
+            print(f"{doc.doc_id}: {counts[doc.doc_id]} passages — {doc.title} ({doc.published}) {doc.url}")
         from bot.render import telegram_warnings
 
-        for warning in telegram_warnings(knowledge.corpus.documents):
+        for warning in telegram_warnings(library.documents):
             print(f"Warning: {warning}")
-        rules = len(knowledge.corpus.synonyms.rules)
+        rules = library.synonym_rules
         source = config.source or "defaults"
         print(f"OK: config {source}; corpus {config.corpus.path}: {library.size}, {rules} synonym rules")
         return 0
@@ -221,30 +220,18 @@ def _write(path: Path, text: str) -> None:
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     from bot.errors import OutputExists
-    from bot.fetch import FetchSettings, fetch
-    from bot.importer import Overrides, check_date, check_url, import_source, kind_of
-    from bot.storage import check_target, write_atomic
+    from bot.library import check_output, fetch_page, page_kind, page_overrides, read_page, write_page
 
-    overrides = Overrides(
-        url=check_url(args.url, "--url") if args.url is not None else None,
-        title=" ".join(args.title.split()) or None if args.title is not None else None,
-        published=check_date(args.published, "--published") if args.published is not None else None,
-        publisher=" ".join(args.publisher.split()) or None if args.publisher is not None else None,
-    )
+    overrides = page_overrides(args.url, args.title, args.published, args.publisher)
     output: Path | None = args.output
     try:
         if output is not None:  # before any download: a wrong -o is said at once
-            check_target(output, overwrite=args.force)
+            check_output(output, overwrite=args.force)
         source: str = args.source
         if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source):
-            check_url(source, "SOURCE")
-            settings = config.import_
-            page = fetch(
-                source, FetchSettings(settings.allow_private_addresses, settings.max_bytes, settings.timeout_seconds)
-            )
-            article = import_source(page.data, "html", overrides, fetched_from=page.url)
+            article = fetch_page(source, config.import_, overrides, option="SOURCE")
         else:
-            kind = kind_of(source)
+            kind = page_kind(source)
             path = Path(source)
             try:
                 if not path.is_file():
@@ -252,12 +239,11 @@ def _import(args: argparse.Namespace, config: Config) -> int:
                 data = path.read_bytes()
             except OSError as exc:
                 raise TalksbotError(f"cannot read {path}: {exc.strerror or exc}") from None
-            article = import_source(data, kind, overrides)
-        text = article.to_markdown()
+            article = read_page(data, kind, overrides)
         if output is None:
-            sys.stdout.write(text)
+            sys.stdout.write(article.to_markdown())
             return 0
-        write_atomic(output, text, overwrite=args.force)
+        write_page(article, output, overwrite=args.force)
     except OutputExists as exc:
         raise TalksbotError(f"{exc}; add --force to replace it") from None
     paragraphs = len(article.paragraphs)

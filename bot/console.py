@@ -46,7 +46,7 @@ def run_console(library: Library, stdin: TextIO = sys.stdin, stdout: TextIO = sy
         if command == "/help":
             print(HELP, file=stdout)
         elif command == "/source":
-            for doc in library.knowledge.corpus.documents:
+            for doc in library.documents:
                 print(f"{attribution(doc)}\n  {doc.url}", file=stdout)
         elif command == "/reload":
             result = library.reload()

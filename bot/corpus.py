@@ -76,14 +76,7 @@ def parse_document(text: str, doc_id: str, source: str) -> Document:
     url = str(meta["url"]).strip()
     if not re.fullmatch(r"https?://\S+\.\S+", url):
         raise CorpusError(source, f"'url' must be an http(s) link, not '{url}'")
-    published = meta["published"]
-    if isinstance(published, dt.datetime):
-        published = published.date()
-    if not isinstance(published, dt.date):
-        try:
-            published = dt.date.fromisoformat(str(published))
-        except ValueError:
-            raise CorpusError(source, f"'published' must be a date like 2022-01-12, not '{published}'") from None
+    published = _published_date(meta["published"], source)
     questions = meta.get("questions") or []
     if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
         raise CorpusError(source, "'questions' must be a list of example questions")
@@ -99,6 +92,18 @@ def parse_document(text: str, doc_id: str, source: str) -> Document:
         body=body,
         questions=tuple(q.strip() for q in questions),
     )
+
+
+def _published_date(value: object, source: str) -> dt.date:
+    """The front matter's `published` as a date (YAML gives a date, a datetime or a string)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise CorpusError(source, f"'published' must be a date like 2022-01-12, not '{value}'") from None
 
 
 def read_text(path: Path, root: Path) -> str:

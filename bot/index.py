@@ -30,7 +30,7 @@ EPSILON = 0.25
 # floors negative idf; a word in exactly half the passages gets idf 0 and would never count.
 IDF_FLOOR_SHARE = 0.25
 IDF_FLOOR_MIN = 0.05
-# The one term of a passage without content words, as the design's rank-bm25 model had it.
+# The one term of a passage without content words (a BM25 document needs at least one term).
 EMPTY_TERM = "\x00empty"
 
 

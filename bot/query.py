@@ -8,13 +8,42 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from bot.corpus import Corpus
+from bot.index import Index
 from bot.passages import split_sentences
-from bot.text import fold, numbers_in, proper_nouns, stem, terms, words
+from bot.text import Speller, WordRarity, fold, numbers_in, proper_nouns, stem, terms, words
 
-if TYPE_CHECKING:
-    from bot.knowledge import Knowledge
+
+class Lexicon(Protocol):
+    """What analysing a question reads of the corpus's knowledge (bot.knowledge.Knowledge is one)."""
+
+    @property
+    def corpus(self) -> Corpus:
+        """The documents and their synonym rules."""
+        ...
+
+    @property
+    def index(self) -> Index:
+        """The passages' index: its vocabulary and surface words."""
+        ...
+
+    @property
+    def speller(self) -> Speller:
+        """Corrects misspelt question words."""
+        ...
+
+    @property
+    def rarity(self) -> WordRarity:
+        """Everyday English word frequencies."""
+        ...
+
+    @property
+    def sorted_stems(self) -> tuple[str, ...]:
+        """The index's stems in order, for prefix matches."""
+        ...
+
 
 # Synonym expansions count for less than the words the reader typed.
 EXPANSION_WEIGHT = 0.5
@@ -153,7 +182,7 @@ class Query:
         return found / total if total else 0.0
 
 
-def analyze(question: str, knowledge: Knowledge) -> Query:
+def analyze(question: str, knowledge: Lexicon) -> Query:
     """Turn a question into weighted words: spelling corrected, expanded with synonyms, and
     marked known or unknown to the corpus."""
     vocabulary = knowledge.index.vocabulary

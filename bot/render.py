@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.answer import Answer
-from bot.corpus import Document, human_date
+from bot.corpus import Document
+from bot.corpus import human_date as human_date  # re-exported for the adapters
 
 TELEGRAM_MAX_CHARS = 4096
 # Titles and suggested questions in Telegram replies are cut to this many characters, so that no

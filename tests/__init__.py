@@ -1,1 +1,1 @@
-"""talksbot's tests; a package so `python -m tests.reliability` can share their code."""
+"""talksbot's tests; a package so the report generators in reports/ can share their code."""

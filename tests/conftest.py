@@ -1,5 +1,12 @@
-"""Shared test set-up: the shipped corpus and a library over it, scratch copies to break, and the
-Hypothesis profiles.
+"""Shared test set-up, the one harness: the shipped corpus and a library over it, scratch copies to
+break, the Telegram bot against the Bot API imitation, and the Hypothesis profiles. The names
+tests import (paths, copy_corpus, write_config, TOKEN) live in tests/common.py.
+
+The Telegram fixtures are module-scoped: a module's tests share one bot (`bot`: the real Application
+in this process; `bot_process`: `talksbot telegram` as a subprocess) on one Bot API imitation, in
+one scratch folder. A module changes what the bot gets by overriding `corpus`
+(the folder it answers from) or `telegram_options` (keys of the config's telegram section, and
+"extra": more YAML after it).
 
 Hypothesis profiles (choose with HYPOTHESIS_PROFILE=…; the default is the one CI runs):
 
@@ -19,8 +26,9 @@ Hypothesis profiles (choose with HYPOTHESIS_PROFILE=…; the default is the one 
 from __future__ import annotations
 
 import os
-import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -32,11 +40,10 @@ from bot.library import Library
 from bot.model import load_model
 from bot.semantic import Encoder, load_encoder
 from bot.text import WordRarity
+from tests.common import CORPUS, TOKEN, copy_corpus, write_config
+from tests.fake_bot_api import FakeBotAPI
+from tests.telegram_harness import BotProcess, InProcessBot, write_telegram_config
 
-REPO = ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
-SHARED = ROOT.parent / "shared"
-ARTICLE = CORPUS / "2022-01-12-nato-russia-brussels-talks.md"
 CI_EXAMPLES = 2000
 _LOCAL_DB = DirectoryBasedExampleDatabase(Path(__file__).resolve().parent / ".hypothesis" / "examples")
 
@@ -58,20 +65,6 @@ settings.register_profile(
 )
 settings.register_profile("explore", settings.get_profile("dev"), max_examples=50_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "talksbot-ci"))
-
-
-def copy_corpus(target: Path) -> Path:
-    """Copy the repository's corpus folder to target/corpus and return it."""
-    folder = target / "corpus"
-    shutil.copytree(CORPUS, folder)
-    return folder
-
-
-def write_config(folder: Path, corpus: Path | str = "corpus", extra: str = "") -> Path:
-    """Write folder/config.yaml pointing at a corpus folder; return its path."""
-    path = folder / "config.yaml"
-    path.write_text(f"corpus:\n  path: {corpus}\n{extra}", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -100,17 +93,73 @@ def library(rarity: WordRarity) -> Library:
 
 @pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
-    """A writable copy of corpus/ that a test may break."""
+    """A writable copy of corpus/ that a test may break (tmp_path/corpus)."""
     return copy_corpus(tmp_path)
 
 
 @pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    """A scratch copy of the corpus, free to break (same as corpus_copy)."""
-    return copy_corpus(tmp_path)
-
-
-@pytest.fixture
-def config_file(corpus_dir: Path) -> Path:
+def config_file(corpus_copy: Path) -> Path:
     """A config.yaml next to the scratch corpus."""
-    return write_config(corpus_dir.parent)
+    return write_config(corpus_copy.parent)
+
+
+# --- the Telegram bot against the Bot API imitation (one of each per test module) ---------------------
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[FakeBotAPI]:
+    """The Bot API imitation on 127.0.0.1, for the module's bot."""
+    with FakeBotAPI(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def folder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's scratch folder: the bot's config, corpus copy, feedback file and output."""
+    return tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+
+
+@pytest.fixture(scope="module")
+def corpus(folder: Path) -> Path:
+    """The corpus folder the module's bot answers from (a copy of corpus/ unless a module overrides it)."""
+    return copy_corpus(folder)
+
+
+@pytest.fixture(scope="module")
+def telegram_options() -> dict[str, Any]:
+    """Keys of the bot's telegram config section, and "extra" YAML (a module overrides this)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def bot_config(api: FakeBotAPI, folder: Path, corpus: Path, telegram_options: dict[str, Any]) -> Path:
+    """The module's bot config: the imitation, the corpus, the admin, the module's telegram_options."""
+    options = dict(telegram_options)
+    extra = options.pop("extra", "")
+    config = write_telegram_config(folder, api, corpus, **options)
+    if extra:
+        with config.open("a", encoding="utf-8") as handle:
+            handle.write(extra)
+    return config
+
+
+@pytest.fixture(scope="module")
+def bot(api: FakeBotAPI, bot_config: Path) -> Iterator[InProcessBot]:
+    """The bot's real Application in this process, polling the imitation once the fixture returns."""
+    running = InProcessBot(bot_config, TOKEN)
+    try:
+        api.wait("getUpdates", timeout=60)
+        yield running
+    finally:
+        assert running.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def bot_process(api: FakeBotAPI, folder: Path, bot_config: Path) -> Iterator[BotProcess]:
+    """`talksbot telegram` as a subprocess (for signals and what the process prints), polling once returned."""
+    process = BotProcess(bot_config, TOKEN, folder)
+    try:
+        api.wait("getUpdates", timeout=60)
+        yield process
+    finally:
+        process.stop()

@@ -2,7 +2,7 @@
 
 It answers /bot<TOKEN>/<method> for the methods talksbot uses, accepting form-encoded (what PTB
 sends), JSON and query-string parameters; it records every call, serves queued updates to
-getUpdates by offset (long polling with a short cap), checks HTML like Telegram does (a bad tag
+getUpdates by offset (long polling with a short cap), checks HTML with tests/telegram_html.py (a bad tag
 or a bare "<" or "&" gets 400 "can't parse entities"), and can be told to fail the next calls of
 a method: an error status (429 with retry_after, 409, 500, 502 as nginx's HTML page), a slow
 answer held past the bot's read timeout (then given, or dropped), a malformed JSON body, or an
@@ -16,7 +16,6 @@ Telegram serves them: getFile gives a file_path, and GET /file/bot<TOKEN>/<file_
 
 from __future__ import annotations
 
-import html.parser
 import itertools
 import json
 import re
@@ -32,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.telegram_html import TELEGRAM_MAX_CHARS, parse_telegram_html, utf16_length
 
 BOT_ID = 987654321
 BOT_USERNAME = "talks_test_bot"
@@ -51,90 +52,6 @@ _TEXT_PARAMS = frozenset(
     {"text", "parse_mode", "callback_query_id", "inline_query_id", "action", "url", "secret_token", "file_id",
      "inline_message_id", "next_offset", "language_code", "ip_address", "switch_pm_text", "switch_pm_parameter"}
 )
-_ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler", "span",
-    "blockquote", "tg-emoji",
-}
-_ENTITIES = {"lt", "gt", "amp", "quot"}
-TELEGRAM_MAX_CHARS = 4096
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, as Telegram counts."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-class _HTMLChecker(html.parser.HTMLParser):
-    """Checks a text the way Telegram's HTML parse mode does and collects its visible text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.visible: list[str] = []
-        self.links: list[str] = []
-        self.bold: list[str] = []
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _ALLOWED_TAGS:
-            self.errors.append(f"unsupported start tag \"{tag}\"")
-            return
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if not href:
-                self.errors.append("a tag without href")
-            else:
-                self.links.append(href)
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"unexpected end tag \"{tag}\"")
-            return
-        self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        if "<" in data or ">" in data or "&" in data:
-            self.errors.append(f"unescaped character in {data[:30]!r}")
-        self.visible.append(data)
-        if "b" in self.stack or "strong" in self.stack:
-            self.bold.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        if name not in _ENTITIES:
-            self.errors.append(f"unsupported entity &{name};")
-        char = html.unescape(f"&{name};")
-        self.visible.append(char)
-        if "b" in self.stack or "strong" in self.stack:
-            self.bold.append(char)
-
-    def handle_charref(self, name: str) -> None:
-        char = html.unescape(f"&#{name};")
-        self.visible.append(char)
-        if "b" in self.stack or "strong" in self.stack:
-            self.bold.append(char)
-
-
-@dataclass
-class ParsedHTML:
-    """What Telegram would show for an HTML text, and what was wrong with it."""
-
-    visible: str
-    links: list[str]
-    bold: str
-    errors: list[str]
-
-
-def parse_telegram_html(text: str) -> ParsedHTML:
-    """Parse a text in Telegram's HTML parse mode (tags, entities, nesting)."""
-    checker = _HTMLChecker()
-    checker.feed(text)
-    checker.close()
-    if checker.rawdata:  # an unterminated "<..." left over
-        checker.errors.append(f"unterminated tag in {checker.rawdata[:30]!r}")
-    if checker.stack:
-        checker.errors.append(f"unclosed tags {checker.stack}")
-    return ParsedHTML("".join(checker.visible), checker.links, "".join(checker.bold), checker.errors)
 
 
 @dataclass
@@ -189,7 +106,7 @@ class _Server(ThreadingHTTPServer):
     # socketserver's default listen backlog is 5. When the API comes back after an outage, the bot's
     # 20 waiting sends reconnect at once; with a backlog of 5 the kernel drops the handshakes it has
     # no room for, and about a second later resets one whose request it never queued: the bot saw
-    # "httpx.ReadError: " for a request that never reached the server (issue 9, one run in four).
+    # "httpx.ReadError: " for a request that never reached the server (in about one run in four).
     # Telegram's servers, like any real one, keep a long backlog.
     request_queue_size = 128
 
@@ -641,7 +558,7 @@ class FakeBotAPI:
             if parsed.errors:
                 raise BadRequest(f"can't parse entities: {parsed.errors[0]}")
             visible = parsed.visible
-        if utf16_len(visible) > TELEGRAM_MAX_CHARS:
+        if utf16_length(visible) > TELEGRAM_MAX_CHARS:
             raise BadRequest("message is too long")
 
     @staticmethod
@@ -913,11 +830,10 @@ def _entities(text: str) -> list[dict[str, Any]]:
     entities = []
     command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
     if command:
-        entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(command.group())})
+        entities.append({"type": "bot_command", "offset": 0, "length": utf16_length(command.group())})
     for mention in re.finditer(r"(?<![\w/])@[A-Za-z0-9_]{5,32}", text):
         if command and mention.start() < command.end():
             continue
-        entities.append(
-            {"type": "mention", "offset": utf16_len(text[: mention.start()]), "length": utf16_len(mention.group())}
-        )
+        offset, length = utf16_length(text[: mention.start()]), utf16_length(mention.group())
+        entities.append({"type": "mention", "offset": offset, "length": length})
     return entities

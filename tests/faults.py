@@ -3,7 +3,7 @@
 Each fault breaks a scratch copy of the corpus (or writes a bad config); the runners check the
 promises: `talksbot check` names the file and the problem, one line each, exits 1, no traceback;
 Library.reload() refuses with the same problems and keeps answering exactly as before.
-Shared by tests/test_corpus_faults.py, tests/test_config_faults.py and tests/reliability.py.
+Shared by tests/test_corpus_faults.py, tests/test_config_faults.py and reports/reliability.py.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 from bot.knowledge import Settings
 from bot.library import Library
 from bot.render import to_json
+from tests.common import REPO
 from tests.hostile import check_question, shared_library
 
-REPO = Path(__file__).resolve().parent.parent
 DOC = "2022-01-12-nato-russia-brussels-talks.md"
 CLI_TIMEOUT = 60
 # A fake token of the real shape (digits, colon, 35 characters); never a real one.

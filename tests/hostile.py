@@ -1,7 +1,7 @@
 """Hostile and odd questions, and what every reply to them must satisfy.
 
 Shared by the property tests (tests/test_properties.py) and the reliability report
-(tests/reliability.py), so the figures in RELIABILITY.md come from the very checks CI runs.
+(reports/reliability.py), so the figures in RELIABILITY.md come from the very checks CI runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -25,9 +24,9 @@ from bot.knowledge import PUBLISHER_LIMIT, Settings
 from bot.library import Library
 from bot.render import TELEGRAM_MAX_CHARS, to_html, to_json, to_plain
 from bot.text import STOP_WORDS
+from tests.common import CORPUS
 from tests.telegram_html import telegram_html_problems
 
-REPO = Path(__file__).resolve().parent.parent
 MAX_MESSAGE = 4096  # the longest text a Telegram user can send
 REASONS = frozenset({"empty", "too-long", "not-covered", "no-more"})
 
@@ -35,7 +34,7 @@ REASONS = frozenset({"empty", "too-long", "not-covered", "no-more"})
 @cache
 def shared_library() -> Library:
     """The library over the repository's corpus, built once per process (it is never changed)."""
-    return Library(REPO / "corpus", Settings())
+    return Library(CORPUS, Settings(), cache_dir=None)  # nothing written into corpus/
 
 
 @cache

@@ -8,14 +8,13 @@ so what the report says is what CI checks. `python -m tests.reliability_telegram
 tests/reliability_telegram.py`) runs them all and prints the table in Markdown.
 
 "answered" counts cases that got the reply they should: an answer quoting the article with its
-link, or, where the design says so, a refusal or silence (each row's note says which).
+link, or, where the bot is meant to, a refusal or silence (each row's note says which).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import itertools
 import re
 import signal
@@ -29,17 +28,12 @@ from typing import Any
 
 from bot.knowledge import Settings
 from bot.library import Library
-from tests.fake_bot_api import BOT_USERNAME, DROPPED, Call, FakeBotAPI, parse_telegram_html
-from tests.telegram_harness import (
-    ADMIN_ID,
-    BotProcess,
-    check_answer,
-    copy_corpus,
-    fake_token,
-    write_config,
-)
+from tests.common import TOKEN, copy_corpus
+from tests.fake_bot_api import BOT_USERNAME, DROPPED, Call, FakeBotAPI
+from tests.scenarios import Row
+from tests.telegram_harness import ADMIN_ID, BotProcess, check_answer, write_telegram_config
+from tests.telegram_html import parse_telegram_html
 
-TOKEN = fake_token()
 SECOND_ADMIN = 4343
 QUESTIONS = (
     "Who chaired the meeting?",
@@ -67,28 +61,6 @@ BROKEN_FILES = (
     (BULLETIN.replace("published: 2022-01-13", "published: next Tuesday"), "'published'"),
 )
 _user_ids = itertools.count(200_001)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the table: a fault or input class and what happened to its cases."""
-
-    name: str
-    tried: int
-    answered: int
-    lost: int
-    duplicated: int = 0
-    note: str = ""
-    problems: tuple[str, ...] = ()
-
-    @property
-    def kept(self) -> bool:
-        """Every promise of the row held (the figures and the checks beyond them)."""
-        return not self.problems
-
-    def with_problems(self, more: list[str] | tuple[str, ...]) -> Row:
-        """The same row with more problems found by checks beyond the counts."""
-        return dataclasses.replace(self, problems=self.problems + tuple(more))
 
 
 Key = tuple[int, int]  # (chat id, message id) of a question
@@ -170,7 +142,7 @@ class Session:
         """Prepare a private corpus copy and the config; __enter__ starts both."""
         self.scratch = scratch
         self.api = FakeBotAPI(TOKEN)
-        self.corpus = copy_corpus(scratch / "corpus")
+        self.corpus = copy_corpus(scratch)
         self.admins = admins
         self.rate_limit = rate_limit
         self.messages_per_second = messages_per_second
@@ -180,7 +152,7 @@ class Session:
 
     def __enter__(self) -> Session:
         self.api.start()
-        self.config = write_config(
+        self.config = write_telegram_config(
             self.scratch,
             self.api,
             self.corpus,
@@ -447,7 +419,7 @@ class GoodCorpus:
     @classmethod
     def build(cls, corpus: Path, scratch: Path) -> GoodCorpus:
         """Index the corpus without and with the bulletin (in scratch), as an oracle."""
-        with_bulletin = copy_corpus(scratch / "oracle-corpus")
+        with_bulletin = copy_corpus(scratch, "oracle-corpus")
         (with_bulletin / "zz-bulletin.md").write_text(BULLETIN, encoding="utf-8")
         full = Library(with_bulletin, Settings())
         passages: dict[str, list[str]] = {}

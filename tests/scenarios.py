@@ -12,13 +12,14 @@ getUpdates, reload under load, rate-limit flood), write tests/scenarios_telegram
     def telegram_faults(scratch: Path, quick: bool) -> list[Row]:
         ...  # run the same helper the pytest tests use, count, return one Row per fault
 
-`python -m tests.reliability` imports every tests/scenarios*.py module, so nothing else needs
+`python -m reports.reliability` imports every tests/scenarios*.py module, so nothing else needs
 editing; delete the fault's entry from PENDING once its row is real. cheap=False marks a
 scenario too slow even for a quick sample (the Hypothesis properties, which pytest runs anyway).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tempfile
 from collections.abc import Callable, Sequence
@@ -47,7 +48,16 @@ class Row:
     lost: int
     duplicated: int = 0
     note: str = ""
-    kept: bool = True  # every promise of this row held (checks beyond the counts included)
+    problems: tuple[str, ...] = ()  # what checks beyond the counts found wrong
+    kept: bool = True  # every promise of this row held (checks beyond the counts included): False if problems
+
+    def __post_init__(self) -> None:
+        if self.problems:
+            object.__setattr__(self, "kept", False)
+
+    def with_problems(self, more: list[str] | tuple[str, ...]) -> Row:
+        """The same row with more problems found by checks beyond the counts."""
+        return dataclasses.replace(self, problems=self.problems + tuple(more))
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,7 @@ class Scenario:
 
 SCENARIOS: list[Scenario] = []
 
-# Faults the issue asks for that no scenario measures yet (none: tests/scenarios_telegram.py has the
+# Faults RELIABILITY.md should cover that no scenario measures yet (none: tests/scenarios_telegram.py has the
 # Telegram adapter's).
 PENDING: tuple[tuple[str, str], ...] = ()
 

@@ -6,6 +6,7 @@ sample; tests/test_telegram_reliability.py asserts on the same rows in every CI 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,15 +14,12 @@ from tests import reliability_telegram as telegram
 from tests.scenarios import Row, scenario
 
 
-def _adapt(run: Callable[[Path], list[telegram.Row]]) -> Callable[[Path, bool], list[Row]]:
+def _adapt(run: Callable[[Path], list[Row]]) -> Callable[[Path, bool], list[Row]]:
     """Turn a Telegram scenario into a report scenario (it has no quick sample: it runs whole)."""
 
     def measured(scratch: Path, quick: bool) -> list[Row]:
-        rows = []
-        for row in run(scratch):
-            note = "; ".join(filter(None, [row.note, *row.problems]))
-            rows.append(Row(row.name, row.tried, row.answered, row.lost, row.duplicated, note, row.kept))
-        return rows
+        rows = run(scratch)
+        return [dataclasses.replace(row, note="; ".join(filter(None, [row.note, *row.problems]))) for row in rows]
 
     return measured
 

@@ -1,4 +1,5 @@
-"""A strict checker for Telegram's HTML parse mode, for tests (Bot API, "HTML style").
+"""The one checker of Telegram's HTML parse mode in the tests (Bot API, "HTML style"): the property
+tests run it over every rendered answer, and the Bot API imitation over every text the bot sends.
 
 Telegram accepts only a few tags, only four named entities, and wants every other <, > and &
 escaped; a reply that breaks these rules is refused with "can't parse entities", which to the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 # tag → the attributes it may carry (Bot API, formatting options, HTML style)
@@ -44,12 +46,32 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+@dataclass
+class ParsedHTML:
+    """What Telegram would show for an HTML text (its visible text, links and bold text), and why it
+    would refuse it (errors: empty when the markup is valid)."""
+
+    visible: str
+    links: list[str]
+    bold: str
+    errors: list[str]
+
+
 class _Checker(HTMLParser):
+    """Parses like Telegram: collects the problems, the visible text, the links and the bold text."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
         self.problems: list[str] = []
         self.stack: list[str] = []
         self.visible: list[str] = []
+        self.links: list[str] = []
+        self.bold: list[str] = []
+
+    def _show(self, text: str) -> None:
+        self.visible.append(text)
+        if "b" in self.stack or "strong" in self.stack:
+            self.bold.append(text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         raw = self.get_starttag_text() or ""
@@ -73,6 +95,7 @@ class _Checker(HTMLParser):
             if href is None:
                 self.problems.append("<a> without href")
             else:
+                self.links.append(href)
                 plain = re.sub(r"[\x00-\x20\x7f]", "", href).casefold()
                 if not plain.startswith(SAFE_SCHEMES):
                     self.problems.append(f"unsafe or relative href {href!r}")
@@ -99,13 +122,13 @@ class _Checker(HTMLParser):
         for char in "<>&":
             if char in data:
                 self.problems.append(f"unescaped {char!r} in text")
-        self.visible.append(data)
+        self._show(data)
 
     def handle_entityref(self, name: str) -> None:
-        self.visible.append(html.unescape(f"&{name};"))
+        self._show(html.unescape(f"&{name};"))
 
     def handle_charref(self, name: str) -> None:
-        self.visible.append(html.unescape(f"&#{name};"))
+        self._show(html.unescape(f"&#{name};"))
 
     def handle_comment(self, data: str) -> None:
         self.problems.append("HTML comments are not allowed")
@@ -138,24 +161,30 @@ def check_entities(text: str) -> list[str]:
     return problems
 
 
-def visible_text(text: str) -> str:
-    """Return what the user sees: tags removed, entities decoded."""
-    checker = _Checker()
-    checker.feed(text)
-    checker.close()
-    return "".join(checker.visible)
-
-
-def telegram_html_problems(text: str) -> list[str]:
-    """Return why Telegram would refuse this HTML message (an empty list: it is valid)."""
+def parse_telegram_html(text: str) -> ParsedHTML:
+    """Parse a text in Telegram's HTML parse mode: what it shows, and any markup Telegram refuses
+    ("can't parse entities"; an empty or too long message is refused for other reasons)."""
     problems = check_entities(text)
     checker = _Checker()
     checker.feed(text)
     checker.close()
     problems.extend(checker.problems)
+    if checker.rawdata:  # an unterminated "<..." left over
+        problems.append(f"unterminated tag in {checker.rawdata[:30]!r}")
     if checker.stack:
         problems.append(f"unclosed tags: {', '.join('<' + t + '>' for t in checker.stack)}")
-    visible = "".join(checker.visible)
+    return ParsedHTML("".join(checker.visible), checker.links, "".join(checker.bold), problems)
+
+
+def visible_text(text: str) -> str:
+    """Return what the user sees: tags removed, entities decoded."""
+    return parse_telegram_html(text).visible
+
+
+def telegram_html_problems(text: str) -> list[str]:
+    """Return why Telegram would refuse this HTML message (an empty list: it is valid)."""
+    parsed = parse_telegram_html(text)
+    problems, visible = parsed.errors, parsed.visible
     if not visible.strip():
         problems.append("empty message")
     if utf16_length(visible) > TELEGRAM_MAX_CHARS:

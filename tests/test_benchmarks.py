@@ -9,8 +9,7 @@ from pathlib import Path
 from benchmarks.generate import write_archive
 from bot.corpus import load_corpus
 from bot.passages import split_all
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.common import REPO
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -51,7 +50,7 @@ def test_the_benchmark_runs_at_1k_passages(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=REPO,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]

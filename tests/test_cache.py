@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -20,21 +19,12 @@ from bot.knowledge import Settings
 from bot.library import Library
 from bot.text import WordRarity
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Who chaired the meeting?"
 
 
 @pytest.fixture(scope="module")
 def word_rarity() -> WordRarity:
     return WordRarity.load()
-
-
-@pytest.fixture
-def corpus_copy(tmp_path: Path) -> Path:
-    """A scratch copy of the shipped corpus, without any cache."""
-    folder = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", folder, ignore=shutil.ignore_patterns(".*"))
-    return folder
 
 
 @pytest.fixture

@@ -6,35 +6,30 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTICLE, ROOT, SHARED
+from tests.common import ARTICLE, REPO, SHARED, shipped_config, write_config
 
 URL = "https://euromaidanpress.com/2022/01/12/nato-and-russia-agreed-to-talk-more-at-brussels-talks/"
 
 
-def run(
-    *args: str, stdin: str = "", cwd: Path = ROOT, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot ARGS` and return what it printed."""
+def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` from a folder holding the shipped config.yaml (see shipped_config)."""
     environment = {k: v for k, v in os.environ.items() if k != "TALKSBOT_CONFIG"} | (env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environment,
-        timeout=120,
-    )
-
-
-def _config(tmp_path: Path, corpus: Path, extra: str = "") -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(f"corpus:\n  path: {corpus}\n{extra}", encoding="utf-8")
-    return path
+    with tempfile.TemporaryDirectory(prefix="talksbot-cli-") as folder:
+        shipped_config(Path(folder))
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            env=environment,
+            timeout=120,
+        )
 
 
 def test_console_answers_each_question_and_quits_at_end_of_input() -> None:
@@ -48,7 +43,7 @@ def test_console_answers_each_question_and_quits_at_end_of_input() -> None:
 
 
 def test_console_commands_help_source_reload_and_quit(tmp_path: Path, corpus_copy: Path) -> None:
-    config = _config(tmp_path, corpus_copy)
+    config = write_config(tmp_path, corpus_copy)
     script = "/help\n/source\n/reload\n/quit\nWho chaired the meeting?\n"
     proc = run("--config", str(config), "console", stdin=script)
     assert proc.returncode == 0, proc.stderr
@@ -59,14 +54,14 @@ def test_console_commands_help_source_reload_and_quit(tmp_path: Path, corpus_cop
 
 
 def test_console_reload_of_a_broken_corpus_says_why_and_keeps_answering(tmp_path: Path, corpus_copy: Path) -> None:
-    config = _config(tmp_path, corpus_copy)
+    config = write_config(tmp_path, corpus_copy)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--config", str(config), "console"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=ROOT,
+        cwd=REPO,
     )
     assert proc.stdin is not None and proc.stdout is not None
     assert proc.stdout.readline().startswith("talksbot: ask about the story (1 document, 10 passages)")
@@ -116,7 +111,7 @@ def test_check_names_a_broken_file_and_fails(tmp_path: Path, corpus_copy: Path) 
     (corpus_copy / "empty.md").write_text(
         "---\ntitle: t\nurl: https://e.org/x\npublisher: p\npublished: 2022-01-01\n---\n"
     )
-    proc = run("--config", str(_config(tmp_path, corpus_copy)), "check")
+    proc = run("--config", str(write_config(tmp_path, corpus_copy)), "check")
     assert proc.returncode == 1
     assert proc.stderr.strip() == "Error: empty.md: empty body: the story text goes after the front matter"
 
@@ -131,7 +126,7 @@ def test_unknown_config_key_stops_with_one_line(tmp_path: Path) -> None:
 
 
 def test_config_from_environment_variable(tmp_path: Path, corpus_copy: Path) -> None:
-    config = _config(tmp_path, corpus_copy, "answer:\n  excerpt_chars: 120\n")
+    config = write_config(tmp_path, corpus_copy, "answer:\n  excerpt_chars: 120\n")
     proc = run("ask", "--json", "Who chaired the meeting?", env={"TALKSBOT_CONFIG": str(config)})
     reply = json.loads(proc.stdout)
     assert reply["found"] and len(reply["excerpt"]) <= 120
@@ -156,7 +151,7 @@ def test_import_writes_a_corpus_file_that_loads(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Stoltenberg chaired the meeting" in target.read_text(encoding="utf-8")
-    check = run("--config", str(_config(tmp_path, target.parent)), "check")
+    check = run("--config", str(write_config(tmp_path, target.parent)), "check")
     assert check.returncode == 0, check.stderr
 
 
@@ -172,12 +167,13 @@ def test_eval_scores_a_question_file(tmp_path: Path) -> None:
     assert "overall: 2/2 (100.0%)" in proc.stdout
 
 
-def test_ask_path_never_imports_telegram() -> None:
+def test_ask_path_never_imports_telegram(tmp_path: Path) -> None:
     code = (
         "import sys; from bot.cli import main; main(['ask', 'Who chaired the meeting?']); "
         "print('telegram' in sys.modules)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    shipped_config(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.stdout.strip().endswith("False")
 
 

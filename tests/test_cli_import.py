@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_corpus
+from tests.common import REPO, copy_corpus
 from tests.page_server import PAGES, PageServer
 
 HARBOUR = PAGES / "harbour-gazette-ferry.html"
@@ -113,5 +113,5 @@ def test_a_url_on_the_loopback_is_imported_only_when_the_config_allows_it(tmp_pa
 
 def test_the_repository_is_left_alone() -> None:
     """The tests above write only into their scratch folders."""
-    status = subprocess.run(["git", "status", "--porcelain", "corpus"], capture_output=True, text=True, cwd=ROOT)
+    status = subprocess.run(["git", "status", "--porcelain", "corpus"], capture_output=True, text=True, cwd=REPO)
     assert status.stdout == ""

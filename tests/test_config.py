@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import config_path, load_config
 from bot.errors import ConfigError
-from tests.conftest import ROOT
+from tests.common import REPO
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -18,8 +18,8 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_shipped_config_loads_with_its_corpus(tmp_path: Path) -> None:
-    config = load_config(ROOT / "config.yaml")
-    assert config.corpus.path == (ROOT / "corpus").resolve()
+    config = load_config(REPO / "config.yaml")
+    assert config.corpus.path == (REPO / "corpus").resolve()
     assert config.answer.excerpt_chars == 500
 
 

@@ -1,4 +1,4 @@
-"""Issue 9, item 14: the console as a new user meets it (in a terminal), and `check` naming its config."""
+"""The console as a new user meets it (in a terminal), and `check` naming its config."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import copy_corpus, write_config
+from tests.common import copy_corpus, write_config
 
 
 def _read_until(fd: int, wanted: bytes, timeout: float = 30.0) -> bytes:

@@ -10,7 +10,7 @@ from bot.corpus import import_page, load_corpus, parse_document
 from bot.errors import CorpusError, ImportPageError
 from bot.passages import split_passages
 from bot.synonyms import Synonyms
-from tests.conftest import ARTICLE, SHARED
+from tests.common import ARTICLE, SHARED
 
 GOOD = """---
 title: A title

@@ -45,24 +45,24 @@ def test_a_thousand_documents_load(tmp_path: Path) -> None:
     assert outcome.first_error.startswith("OK: config") and "1001 documents" in outcome.first_error
 
 
-def test_readme_and_hidden_files_are_not_documents(corpus_dir: Path, config_file: Path) -> None:
-    (corpus_dir / "README.md").write_text("# How to add articles\n", encoding="utf-8")
-    (corpus_dir / ".drafts").mkdir()
-    (corpus_dir / ".drafts" / "draft.md").write_bytes(b"\xff\xfe not even UTF-8")
+def test_readme_and_hidden_files_are_not_documents(corpus_copy: Path, config_file: Path) -> None:
+    (corpus_copy / "README.md").write_text("# How to add articles\n", encoding="utf-8")
+    (corpus_copy / ".drafts").mkdir()
+    (corpus_copy / ".drafts" / "draft.md").write_bytes(b"\xff\xfe not even UTF-8")
     checked = run_cli(["--config", str(config_file), "check"], cwd=config_file.parent)
     assert checked.returncode == 0, checked.stderr
     assert "1 document," in checked.stdout
 
 
-def test_a_fixed_corpus_takes_effect_after_a_refused_reload(corpus_dir: Path) -> None:
-    library = Library(corpus_dir, Settings(), rarity=shared_library().rarity)
+def test_a_fixed_corpus_takes_effect_after_a_refused_reload(corpus_copy: Path) -> None:
+    library = Library(corpus_copy, Settings(), rarity=shared_library().rarity)
     before = probe(library)
-    (corpus_dir / "new.md").write_text(document(url=None, body="Borscht is a beet soup."), encoding="utf-8")
+    (corpus_copy / "new.md").write_text(document(url=None, body="Borscht is a beet soup."), encoding="utf-8")
     refused = library.reload()
     assert not refused.ok and "new.md: missing 'url'" in refused.error
     assert probe(library) == before
     assert not library.ask("What is borscht?").found
-    (corpus_dir / "new.md").write_text(document(body="Borscht is a beet soup."), encoding="utf-8")
+    (corpus_copy / "new.md").write_text(document(body="Borscht is a beet soup."), encoding="utf-8")
     accepted = library.reload()
     assert accepted.ok and accepted.after.documents == 2
     assert library.ask("What is borscht?").found
@@ -135,7 +135,7 @@ def test_any_file_content_loads_or_is_refused_with_a_corpus_error(content: bytes
         answer(question, knowledge, Settings())
 
 
-def test_the_real_corpus_is_named_in_a_duplicate_error(corpus_dir: Path) -> None:
-    (corpus_dir / "zz-copy.md").write_bytes((corpus_dir / DOC).read_bytes())
+def test_the_real_corpus_is_named_in_a_duplicate_error(corpus_copy: Path) -> None:
+    (corpus_copy / "zz-copy.md").write_bytes((corpus_copy / DOC).read_bytes())
     with pytest.raises(CorpusError, match=f"zz-copy.md: same url as {DOC}"):
-        load_corpus(corpus_dir)
+        load_corpus(corpus_copy)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.common import shipped_config
+
 HEAVY = ("telegram", "rank_bm25", "bm25s", "matplotlib", "benchmarks")
 
 PROBE = """
@@ -29,13 +30,14 @@ sys.exit(status or (3 if heavy else 0))
         (["console"], "/quit\n"),
     ],
 )
-def test_ask_and_console_never_import_heavy_modules(arguments: list[str], stdin: str) -> None:
+def test_ask_and_console_never_import_heavy_modules(arguments: list[str], stdin: str, tmp_path: Path) -> None:
+    config = shipped_config(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), "--config", str(ROOT / "config.yaml"), *arguments],
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), "--config", str(config), *arguments],
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=tmp_path,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr

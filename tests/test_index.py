@@ -37,7 +37,7 @@ def index(generated: tuple[list[Passage], list[str]]) -> Index:
 
 @pytest.fixture(scope="module")
 def reference(generated: tuple[list[Passage], list[str]]) -> BM25Okapi:
-    """rank-bm25 itself, floored as the design's Index floored it."""
+    """rank-bm25 itself, with its idf floored as bot.index floors it."""
     model = BM25Okapi([terms(p.text) or [EMPTY_TERM] for p in generated[0]])
     floor = max(IDF_FLOOR_SHARE * model.average_idf, IDF_FLOOR_MIN)
     for term, value in model.idf.items():

@@ -47,3 +47,28 @@ def test_counts_answers_and_refusals(corpus_copy: Path, rarity: WordRarity) -> N
     library.ask("recipe for borscht")
     assert library.counts["answered"] == 1
     assert library.counts["refused"] == 1
+
+
+def test_rank_gives_the_passages_ask_gives_at_each_rank_and_counts_once(library: Library) -> None:
+    question = "What did Stoltenberg say?"
+    expected = [library.ask(question, rank) for rank in range(3)]
+    before = library.stats()
+    ranked = library.rank(question, 3, via="inline")
+    assert ranked == [a for a in expected if a.found][: len(ranked)] and ranked
+    assert all(a.found for a in ranked) and [a.rank for a in ranked] == list(range(len(ranked)))
+    assert library.rank("recipe for borscht", 3, via="inline") == []
+    library.rank("Who chaired the meeting?", 1, via=None)  # not a reader's question: not counted
+    after = library.stats()
+    assert (after.answered - before.answered, after.refused - before.refused) == (1, 1)
+    assert after.ways["inline"] - before.ways.get("inline", 0) == 2
+
+
+def test_every_way_of_asking_is_counted(corpus_copy: Path, rarity: WordRarity) -> None:
+    library = Library(corpus_copy, Settings(), rarity)
+    library.ask("Who chaired the meeting?")
+    library.ask("Who chaired the meeting?", 1, via="another passage")
+    library.rank("Who chaired the meeting?", 3, via="inline")
+    stats = library.stats()
+    assert stats.answered + stats.refused == 3
+    assert dict(stats.ways) == {"message": 1, "another passage": 1, "inline": 1}
+    assert stats.size == library.size and stats.uptime >= 0

@@ -14,7 +14,7 @@ from bot.library import Library
 from bot.model import ModelError, load_model, parse_model
 from bot.semantic import Encoder, ModelUnavailable, load_encoder, model_file
 from bot.text import WordRarity
-from tests.conftest import CORPUS, SHARED, copy_corpus, write_config
+from tests.common import CORPUS, SHARED, copy_corpus, write_config
 
 EVAL = SHARED / "eval"
 needs_eval = pytest.mark.skipif(

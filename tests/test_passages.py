@@ -64,7 +64,7 @@ def test_passage_ids_name_document_and_position() -> None:
 
 
 def test_a_paragraph_without_sentence_breaks_is_cut_at_words_into_capped_passages() -> None:
-    """Issue 9: a 4.9 MB paragraph with no full stop was one passage, and every question then cost 9 s."""
+    """A 4.9 MB paragraph with no full stop was one passage, and every question then cost 9 s."""
     words = " ".join(f"word{i}" for i in range(30_000))  # about 270,000 characters, no sentence break
     body = words + " " + "x" * 2_000  # and one 'word' longer than a passage
     passages = split_passages(_doc(body))

@@ -16,10 +16,10 @@ from bot.knowledge import Settings
 from bot.learn import Example, QuestionSet, collect_sets, cross_validate, find_sets, recollections_of, train
 from bot.semantic import Encoder
 from bot.text import WordRarity
-from tests.conftest import CORPUS, ROOT, SHARED
+from tests.common import CORPUS, REPO, SHARED
 
 EVAL = SHARED / "eval"
-OWN = ROOT / "tests" / "data" / "articles"  # our own articles, see its README.md
+OWN = REPO / "tests" / "data" / "articles"  # our own articles, see its README.md
 pytestmark = pytest.mark.skipif(
     not (EVAL / "dev-questions.yaml").exists(), reason="shared/eval is not beside this checkout"
 )
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def question_sets() -> list[QuestionSet]:
-    data = ROOT / "tests" / "data"
+    data = REPO / "tests" / "data"
     ours = [EVAL / "dev-questions.yaml", EVAL / "dev2-questions.yaml", data / "extra-questions.yaml", data / "more-questions.yaml"]
     articles = [*sorted((EVAL / "articles").glob("*-questions.yaml")), *sorted(OWN.glob("*-questions.yaml"))]
     return find_sets([*ours, *articles])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests import reliability
+from reports import reliability
 from tests.faults import CLI_QUESTIONS
 from tests.scenarios import SCENARIOS, Row, Scenario
 
@@ -28,7 +28,7 @@ def test_the_quick_report_has_every_cheap_scenario_and_no_losses(tmp_path: Path)
         assert int(row["answered"].replace(",", "")) == int(row["tried"].replace(",", "")), row
     cli = next(r for r in rows if r["name"].startswith("hostile lines"))
     assert int(cli["tried"]) == len(CLI_QUESTIONS) + 1
-    assert "## Not measured yet" not in text  # every fault of the issue has a measured row
+    assert "## Not measured yet" not in text  # every fault listed has a measured row
     assert "/tmp/" not in text  # scratch paths are masked, so the report is reproducible
 
 

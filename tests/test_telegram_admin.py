@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from tests.fake_bot_api import Call, FakeBotAPI, parse_telegram_html
+from tests.common import TOKEN
+from tests.fake_bot_api import Call, FakeBotAPI
 from tests.page_server import PAGES, PageServer, Route
-from tests.telegram_harness import ADMIN_ID, ARTICLE_URL, BotProcess, buttons, copy_corpus, fake_token, write_config
+from tests.telegram_harness import ADMIN_ID, ARTICLE_URL, InProcessBot, buttons
+from tests.telegram_html import parse_telegram_html
 
 pytestmark = pytest.mark.timeout(120)
 
-TOKEN = fake_token("AAFakeAdminTokenForTests")
 HARBOUR = PAGES / "harbour-gazette-ferry.html"
 EUROMAIDAN = PAGES / "euromaidan-nato-russia.html"
 HARBOUR_URL = "https://harbourgazette.example/news/2023/05/04/kessel-island-ferry-returns"
@@ -32,38 +33,16 @@ def new_reader() -> int:
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def pages() -> Iterator[PageServer]:
     with PageServer() as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("telegram-admin")
-
-
-@pytest.fixture(scope="module")
-def corpus(folder: Path) -> Path:
-    return copy_corpus(folder / "corpus")
-
-
-@pytest.fixture(scope="module")
-def bot(api: FakeBotAPI, folder: Path, corpus: Path) -> Iterator[BotProcess]:
-    config = write_config(folder, api, corpus, api_file_url=api.file_url, max_document_bytes=200_000)
-    with config.open("a", encoding="utf-8") as handle:
-        handle.write("import:\n  allow_private_addresses: true\n  timeout_seconds: 10\n")
-    process = BotProcess(config, TOKEN, folder)
-    try:
-        api.wait("getUpdates", timeout=30)
-        yield process
-    finally:
-        process.stop()
+def telegram_options(api: FakeBotAPI) -> dict[str, Any]:
+    """Documents served by the imitation, and pages fetched from the page server on 127.0.0.1."""
+    extra = "import:\n  allow_private_addresses: true\n  timeout_seconds: 10\n"
+    return {"api_file_url": api.file_url, "max_document_bytes": 200_000, "extra": extra}
 
 
 def articles(corpus: Path) -> list[str]:
@@ -108,7 +87,7 @@ def preview_of(api: FakeBotAPI, message: dict[str, Any]) -> tuple[Call, str]:
     return call, visible(call.params["text"])
 
 
-def test_an_admins_page_is_previewed_added_and_answered_from(api: FakeBotAPI, bot: BotProcess, corpus: Path) -> None:
+def test_an_admins_page_is_previewed_added_and_answered_from(api: FakeBotAPI, bot: InProcessBot, corpus: Path) -> None:
     before = articles(corpus)
     message = api.document(ADMIN_ID, "ferry.html", HARBOUR.read_bytes())
     sent, text = preview_of(api, message)
@@ -135,7 +114,7 @@ def test_an_admins_page_is_previewed_added_and_answered_from(api: FakeBotAPI, bo
     assert TOKEN not in bot.output
 
 
-def test_cancel_changes_nothing(api: FakeBotAPI, bot: BotProcess, corpus: Path) -> None:
+def test_cancel_changes_nothing(api: FakeBotAPI, bot: InProcessBot, corpus: Path) -> None:
     before = articles(corpus)
     page = HARBOUR.read_bytes().replace(b"kessel-island-ferry-returns", b"kessel-ferry-cancelled-copy")
     sent, _ = preview_of(api, api.document(ADMIN_ID, "copy.htm", page))
@@ -148,7 +127,7 @@ def test_cancel_changes_nothing(api: FakeBotAPI, bot: BotProcess, corpus: Path) 
     bot.wait_output(r"admin user=4242 action=cancel source='copy\.htm'")
 
 
-def test_a_readers_document_is_never_downloaded(api: FakeBotAPI, bot: BotProcess, corpus: Path) -> None:
+def test_a_readers_document_is_never_downloaded(api: FakeBotAPI, bot: InProcessBot, corpus: Path) -> None:
     before = articles(corpus)
     reader = new_reader()
     message = api.document(reader, "story.html", HARBOUR.read_bytes())
@@ -160,7 +139,7 @@ def test_a_readers_document_is_never_downloaded(api: FakeBotAPI, bot: BotProcess
     assert "only the bot's admins" in visible(sent_after(api, api.private(reader, "/add https://example.org/a")).params["text"])
 
 
-def test_add_url_from_a_loopback_server(api: FakeBotAPI, bot: BotProcess, corpus: Path, pages: PageServer) -> None:
+def test_add_url_from_a_loopback_server(api: FakeBotAPI, bot: InProcessBot, corpus: Path, pages: PageServer) -> None:
     page = HARBOUR.read_bytes().replace(b"kessel-island-ferry-returns", b"kessel-ferry-second-look")
     page = page.replace(b"Council votes to bring back the Kessel Island ferry", b"Kessel ferry: a second look")
     pages.routes["/second-look"] = Route(page)
@@ -184,7 +163,7 @@ def test_add_url_from_a_loopback_server(api: FakeBotAPI, bot: BotProcess, corpus
 
 
 def test_broken_files_give_one_line_and_the_old_corpus_keeps_answering(
-    api: FakeBotAPI, bot: BotProcess, corpus: Path
+    api: FakeBotAPI, bot: InProcessBot, corpus: Path
 ) -> None:
     before = articles(corpus)
     for name, data, words in [
@@ -204,7 +183,7 @@ def test_broken_files_give_one_line_and_the_old_corpus_keeps_answering(
     assert ARTICLE_URL in parse_telegram_html(answer.params["text"]).links
 
 
-def test_a_reload_that_fails_leaves_the_corpus_as_it_was(api: FakeBotAPI, bot: BotProcess, corpus: Path) -> None:
+def test_a_reload_that_fails_leaves_the_corpus_as_it_was(api: FakeBotAPI, bot: InProcessBot, corpus: Path) -> None:
     markdown = (
         "---\ntitle: Harbour notes\nurl: https://example.org/harbour-notes\npublisher: Example\n"
         "published: 2024-03-01\n---\nThe harbour master retired after forty years at the quay.\n"
@@ -224,7 +203,7 @@ def test_a_reload_that_fails_leaves_the_corpus_as_it_was(api: FakeBotAPI, bot: B
     assert ARTICLE_URL in parse_telegram_html(answer.params["text"]).links
 
 
-def test_list_and_remove_articles(api: FakeBotAPI, bot: BotProcess, corpus: Path) -> None:
+def test_list_and_remove_articles(api: FakeBotAPI, bot: InProcessBot, corpus: Path) -> None:
     markdown = (
         "---\ntitle: Lighthouse keeper retires\nurl: https://example.org/lighthouse\npublisher: Example\n"
         "published: 2024-03-02\n---\nThe last keeper of the Kessel lighthouse, Ada Trewin, retired on Friday.\n"

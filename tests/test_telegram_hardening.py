@@ -1,4 +1,4 @@
-"""Issue 9 from outside: odd corpora and odd taps cannot break replies; signals at start-up and in bursts.
+"""Hardening, from outside: odd corpora and odd taps cannot break replies; signals at start-up and in bursts.
 
 The bot runs as a subprocess against the Bot API imitation, which answers as Telegram does: 400
 "message is too long" for a text over 4,096 characters, 400 "message is not modified" for an edit
@@ -13,26 +13,27 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.fake_bot_api import Call, FakeBotAPI, parse_telegram_html
-from tests.telegram_harness import ADMIN_ID, BotProcess, bot_env, buttons, copy_corpus, fake_token, write_config
+from tests.common import TOKEN, copy_corpus
+from tests.fake_bot_api import Call, FakeBotAPI
+from tests.telegram_harness import ADMIN_ID, BotProcess, bot_env, buttons, write_telegram_config
+from tests.telegram_html import parse_telegram_html
 
 pytestmark = pytest.mark.timeout(120)
 
-TOKEN = fake_token()
 LONG_TITLE = "NATO and Russia agreed to talk more " * 140  # about 5,000 characters
 LONG_QUESTION = "Who chaired the meeting " + "and who else was there " * 200 + "?"
 EXTRA_DOCUMENTS = 40
 _ids = itertools.count(90_001)
 
 
-def long_corpus(target: Path) -> Path:
+def long_corpus(folder: Path) -> Path:
     """The article under a 5,000-character title with a 4,600-character example question, and 40 copies."""
-    corpus = copy_corpus(target)
+    corpus = copy_corpus(folder)
     article = next(corpus.glob("*.md"))
     text = article.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^title: .*$", f"title: {LONG_TITLE.strip()}", text, count=1)
@@ -44,38 +45,16 @@ def long_corpus(target: Path) -> Path:
     return corpus
 
 
-def uncached(config: Path, corpus: Path) -> Path:
-    """The config with no index cache: every load and reload indexes the 41 articles (about a second)."""
-    text = config.read_text(encoding="utf-8").replace(f"  path: {corpus}\n", f"  path: {corpus}\n  cache: ''\n")
-    config.write_text(text, encoding="utf-8")
-    return config
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("telegram-hardening")
-
-
 @pytest.fixture(scope="module")
 def corpus(folder: Path) -> Path:
-    return long_corpus(folder / "corpus")
+    """The long-titled article and its 40 copies."""
+    return long_corpus(folder)
 
 
 @pytest.fixture(scope="module")
-def bot(api: FakeBotAPI, folder: Path, corpus: Path) -> Iterator[BotProcess]:
-    config = uncached(write_config(folder, api, corpus, rate_limit_per_minute=1000), corpus)
-    process = BotProcess(config, TOKEN, folder)
-    try:
-        api.wait("getUpdates", timeout=60)
-        yield process
-    finally:
-        process.stop()
+def telegram_options() -> dict[str, Any]:
+    """No per-sender limit in reach, and no index cache: every load and reload indexes the 41 articles."""
+    return {"rate_limit_per_minute": 1000, "cache": ""}
 
 
 def replies(api: FakeBotAPI, chat_id: int, after: int) -> list[Call]:
@@ -86,7 +65,7 @@ def replies(api: FakeBotAPI, chat_id: int, after: int) -> list[Call]:
     )
 
 
-def test_long_titles_examples_and_many_articles_never_break_a_reply(api: FakeBotAPI, bot: BotProcess) -> None:
+def test_long_titles_examples_and_many_articles_never_break_a_reply(api: FakeBotAPI, bot_process: BotProcess) -> None:
     user = next(_ids)
     for text in ("/start", "/help", "/source", "Who chaired the meeting?", "recipe for borscht"):
         api.private(user, text)
@@ -119,21 +98,21 @@ def test_check_warns_about_metadata_a_reply_cannot_show_whole(corpus: Path, fold
     assert "example question 1 is" in done.stdout
 
 
-def test_double_tap_on_another_passage_answers_both_taps(api: FakeBotAPI, bot: BotProcess) -> None:
+def test_double_tap_on_another_passage_answers_both_taps(api: FakeBotAPI, bot_process: BotProcess) -> None:
     user = next(_ids)
     message = api.private(user, "Who chaired the meeting?")
     answer = api.wait("sendMessage", lambda c: c.ok and c.params.get("chat_id") == user)[0]
     more = dict(buttons(answer.params))["Another passage"]
-    before = len(bot.output)
+    before = len(bot_process.output)
     taps = [api.press(user, answer.result, more) for _ in range(2)]
     calls = api.wait("answerCallbackQuery", lambda c: c.params.get("callback_query_id") in taps, count=2)
     assert all(c.ok for c in calls)
     assert {c.params.get("text") for c in calls} == {"Passage 2"}
-    assert " ERROR " not in bot.output[before:], bot.output[before:]
+    assert " ERROR " not in bot_process.output[before:], bot_process.output[before:]
     assert message["message_id"] < answer.result["message_id"]
 
 
-def test_pins_and_auto_delete_timers_get_no_reply(api: FakeBotAPI, bot: BotProcess) -> None:
+def test_pins_and_auto_delete_timers_get_no_reply(api: FakeBotAPI, bot_process: BotProcess) -> None:
     user = next(_ids)
     chat = api.private_chat(user)
     pinned = {"message_id": 1, "date": 0, "chat": chat, "text": "an old answer"}
@@ -145,32 +124,32 @@ def test_pins_and_auto_delete_timers_get_no_reply(api: FakeBotAPI, bot: BotProce
     assert [c.params["reply_parameters"]["message_id"] for c in sent] == [sticker["message_id"]]
 
 
-def test_thirty_sighups_coalesce_and_questions_flow(api: FakeBotAPI, bot: BotProcess) -> None:
-    before = bot.output.count("reloaded corpus")
-    asked_before = bot.output.count("SIGHUP: reloading")
+def test_thirty_sighups_coalesce_and_questions_flow(api: FakeBotAPI, bot_process: BotProcess) -> None:
+    before = bot_process.output.count("reloaded corpus")
+    asked_before = bot_process.output.count("SIGHUP: reloading")
     for _ in range(30):
-        bot.signal(signal.SIGHUP)
+        bot_process.signal(signal.SIGHUP)
         time.sleep(0.005)
     user = next(_ids)
     asked = time.monotonic()
     api.private(user, "Who chaired the meeting?")
     answer = api.wait("sendMessage", lambda c: c.ok and c.params.get("chat_id") == user, timeout=10)[0]
     assert answer.at - asked < 2.0
-    bot.wait_output(r"reloaded corpus", timeout=30)
+    bot_process.wait_output(r"reloaded corpus", timeout=30)
     time.sleep(3.0)
-    reloads = bot.output.count("reloaded corpus") - before
-    requests = bot.output.count("SIGHUP: reloading") - asked_before
+    reloads = bot_process.output.count("reloaded corpus") - before
+    requests = bot_process.output.count("SIGHUP: reloading") - asked_before
     # One reload runs, at most one waits: a burst of SIGHUPs (the kernel may merge some) over about
     # two reloads' time costs a few reloads, not one each.
     assert 1 <= reloads <= 4, (reloads, requests)
     assert reloads < requests or requests <= 4
-    assert bot.process.poll() is None
+    assert bot_process.process.poll() is None
 
 
 def test_sighup_during_start_up_reloads_once_running(api: FakeBotAPI, folder: Path, corpus: Path) -> None:
     scratch = folder / "startup"
     scratch.mkdir()
-    config = uncached(write_config(scratch, api, corpus, admins=(ADMIN_ID,)), corpus)
+    config = write_telegram_config(scratch, api, corpus, admins=(ADMIN_ID,), cache="")
     process = BotProcess(config, TOKEN, scratch)
     try:
         process.wait_output(r"loading the corpus", timeout=30)

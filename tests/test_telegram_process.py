@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import time
@@ -14,32 +15,31 @@ from typing import Any
 
 import pytest
 
-from tests.fake_bot_api import FakeBotAPI, parse_telegram_html
+from tests.common import TOKEN, copy_corpus, fake_token, free_port
+from tests.fake_bot_api import BOT_USERNAME, FakeBotAPI
 from tests.telegram_harness import (
     ADMIN_ID,
     BotProcess,
     check_answer,
-    copy_corpus,
-    fake_token,
-    free_port,
     run_bot_once,
     second_document,
-    write_config,
+    write_telegram_config,
 )
+from tests.telegram_html import parse_telegram_html
 
 pytestmark = pytest.mark.timeout(120)
 
-TOKEN = fake_token()
 
 
 @pytest.fixture
 def api() -> Iterator[FakeBotAPI]:
+    """A fresh Bot API imitation for each test (these tests count every call a process makes)."""
     with FakeBotAPI(TOKEN) as fake:
         yield fake
 
 
 def test_missing_token_stops_with_one_line_on_how_to_get_one(api: FakeBotAPI, tmp_path: Path) -> None:
-    config = write_config(tmp_path, api, copy_corpus(tmp_path / "corpus"))
+    config = write_telegram_config(tmp_path, api, copy_corpus(tmp_path))
     code, stdout, stderr = run_bot_once(config, None, tmp_path)
     assert code == 1
     assert stdout == ""
@@ -51,7 +51,7 @@ def test_missing_token_stops_with_one_line_on_how_to_get_one(api: FakeBotAPI, tm
 
 
 def test_rejected_token_stops_with_one_line_and_does_not_print_it(api: FakeBotAPI, tmp_path: Path) -> None:
-    config = write_config(tmp_path, api, copy_corpus(tmp_path / "corpus"))
+    config = write_telegram_config(tmp_path, api, copy_corpus(tmp_path))
     wrong = fake_token("AAAnotherFakeTokenNotKnownToTheFake")
     code, stdout, stderr = run_bot_once(config, wrong, tmp_path)
     assert code == 1
@@ -63,15 +63,15 @@ def test_rejected_token_stops_with_one_line_and_does_not_print_it(api: FakeBotAP
 def test_webhook_mode_without_a_secret_is_refused(api: FakeBotAPI, tmp_path: Path) -> None:
     port = free_port()
     webhook = {"url": f"http://127.0.0.1:{port}/telegram", "listen": "127.0.0.1", "port": port}
-    config = write_config(tmp_path, api, copy_corpus(tmp_path / "corpus"), webhook=webhook)
+    config = write_telegram_config(tmp_path, api, copy_corpus(tmp_path), webhook=webhook)
     code, _, stderr = run_bot_once(config, TOKEN, tmp_path)
     assert code == 1
     assert "secret token" in stderr and stderr.startswith("Error: ")
 
 
 def test_sighup_reloads_and_sigterm_stops_cleanly(api: FakeBotAPI, tmp_path: Path) -> None:
-    corpus = copy_corpus(tmp_path / "corpus")
-    bot = BotProcess(write_config(tmp_path, api, corpus), TOKEN, tmp_path)
+    corpus = copy_corpus(tmp_path)
+    bot = BotProcess(write_telegram_config(tmp_path, api, corpus), TOKEN, tmp_path)
     try:
         api.wait("getUpdates", timeout=30)
         second_document(corpus)
@@ -89,6 +89,35 @@ def test_sighup_reloads_and_sigterm_stops_cleanly(api: FakeBotAPI, tmp_path: Pat
     assert time.monotonic() - started < 5
     assert "Traceback" not in bot.output
     assert TOKEN.split(":")[1] not in bot.output
+
+
+def test_logs_one_line_per_question_and_never_the_token(api: FakeBotAPI, tmp_path: Path) -> None:
+    bot = BotProcess(write_telegram_config(tmp_path, api, copy_corpus(tmp_path)), TOKEN, tmp_path)
+    try:
+        api.wait("getUpdates", timeout=30)
+        group = api.group_chat(-1_000_000_000_777)
+        asked = [
+            api.private(61_001, "Who chaired the meeting?"),
+            api.private(61_002, "recipe for borscht"),
+            api.message(group, 61_003, f"@{BOT_USERNAME} Who chaired the meeting?"),
+        ]
+        for message in asked:
+            api.wait("sendMessage", lambda c, m=message: c.params.get("chat_id") == m["chat"]["id"])
+        query_id = api.inline(61_004, "Who chaired the meeting?")
+        api.wait("answerInlineQuery", lambda c: c.params["inline_query_id"] == query_id)
+        bot.wait_output(r"question chat=inline")
+    finally:
+        assert bot.stop() == 0
+    output = bot.output
+    assert re.search(r"question chat=private latency_ms=\d+ found=True", output)
+    assert re.search(r"question chat=private latency_ms=\d+ found=False", output)
+    assert re.search(r"question chat=supergroup latency_ms=\d+ found=True", output)
+    assert re.search(r"question chat=inline latency_ms=\d+ found=True", output)
+    assert "DEBUG" in output  # the most talkative level was on
+    assert TOKEN not in output
+    assert TOKEN.split(":", 1)[1] not in output
+    assert "HTTP Request:" not in output  # httpx's request lines (with the URL) are silenced
+    assert "Traceback" not in output
 
 
 def _post(url: str, update: dict[str, Any], secret: str | None) -> int:
@@ -121,7 +150,7 @@ def test_webhook_mode_answers_only_requests_with_the_secret(api: FakeBotAPI, tmp
     secret = "webhook-secret-for-tests_1"
     url = f"http://127.0.0.1:{port}/telegram"
     webhook = {"url": url, "listen": "127.0.0.1", "port": port, "path": "telegram", "secret_token": secret}
-    bot = BotProcess(write_config(tmp_path, api, copy_corpus(tmp_path / "corpus"), webhook=webhook), TOKEN, tmp_path)
+    bot = BotProcess(write_telegram_config(tmp_path, api, copy_corpus(tmp_path), webhook=webhook), TOKEN, tmp_path)
     try:
         registered = api.wait("setWebhook", timeout=30)[0]
         assert registered.params["url"] == url

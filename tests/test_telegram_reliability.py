@@ -1,4 +1,4 @@
-"""Issue 5, the Telegram part: the real bot under faults from Telegram, reloads under load, abuse, SIGTERM.
+"""The Telegram bot's reliability: the real bot under faults from Telegram, reloads under load, abuse, SIGTERM.
 
 Each test runs a scenario of tests/reliability_telegram.py (the bot as a subprocess, the Bot API
 imitation on 127.0.0.1) and asserts on the very row the reliability report prints, so CI and
@@ -17,8 +17,9 @@ import pytest
 from telegram import Update
 from telegram.error import Conflict, NetworkError
 
-from bot.telegram_app import _is_admin, on_error
-from bot.telegram_support import SEND_ATTEMPTS, UserRateLimiter
+from bot.telegram.admin import is_admin
+from bot.telegram.app import on_error
+from bot.telegram.support import SEND_ATTEMPTS, UserRateLimiter
 from tests.fake_bot_api import ANONYMOUS_ADMIN
 from tests.reliability_telegram import (
     FAULT_CASES,
@@ -114,7 +115,7 @@ def test_flood_from_one_user_does_not_starve_the_others(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_no_chat_or_user_holds_back_the_others(tmp_path: Path) -> None:
-    """Issue 9, items 1-3: busy groups, a user flooding every kind of update, anonymous admins of two
+    """Fairness: busy groups, a user flooding every kind of update, anonymous admins of two
     groups, private throughput, and a stop while a group's answers wait for its budget."""
     rows = fairness(tmp_path)
     for row in rows:
@@ -161,22 +162,22 @@ def test_admin_rights_need_a_new_message_the_admin_sent_as_themselves() -> None:
     state: Any = SimpleNamespace(config=SimpleNamespace(telegram=SimpleNamespace(admins=admins)))
     admin = {"id": ADMIN_ID, "is_bot": False, "first_name": "Admin"}
     group = GROUP
-    assert _is_admin(_update("message", admin), state)
-    assert not _is_admin(_update("message", {**admin, "id": ADMIN_ID + 1}), state)
-    assert not _is_admin(_update("edited_message", admin, edit_date=1), state)
-    assert not _is_admin(_update("channel_post", None, sender_chat=group), state)
+    assert is_admin(_update("message", admin), state)
+    assert not is_admin(_update("message", {**admin, "id": ADMIN_ID + 1}), state)
+    assert not is_admin(_update("edited_message", admin, edit_date=1), state)
+    assert not is_admin(_update("channel_post", None, sender_chat=group), state)
     # GroupAnonymousBot is a bot, and speaks for a chat: never an admin, even if its id were configured.
-    assert not _is_admin(_update("message", ANONYMOUS_ADMIN, sender_chat=group), state)
-    assert not _is_admin(_update("message", admin, sender_chat=group), state)
+    assert not is_admin(_update("message", ANONYMOUS_ADMIN, sender_chat=group), state)
+    assert not is_admin(_update("message", admin, sender_chat=group), state)
 
 
 async def test_polling_failures_are_one_line_and_a_conflict_says_what_to_do(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.telegram_app")
+    caplog.set_level(logging.DEBUG, logger="bot.telegram.app")
     context: Any = SimpleNamespace(error=NetworkError("httpx.ConnectError: All connection attempts failed"))
     await on_error(None, context)
     context.error = Conflict("Conflict: terminated by other getUpdates request")
     await on_error(None, context)
-    records = [r for r in caplog.records if r.name == "bot.telegram_app"]
+    records = [r for r in caplog.records if r.name == "bot.telegram.app"]
     assert [r.levelno for r in records] == [logging.WARNING, logging.ERROR]
     assert all(r.exc_info is None for r in records)
     assert "retrying" in records[0].getMessage()

@@ -20,8 +20,9 @@ from bot.answer import Answer
 from bot.config import file_url_for, load_config
 from bot.errors import ConfigError, TalksbotError
 from bot.logsafety import RedactingFilter, install_redaction
-from bot.telegram_app import bot_token, duration, on_error, webhook_secret
-from bot.telegram_support import (
+from bot.telegram.admin import duration
+from bot.telegram.app import bot_token, on_error, webhook_secret
+from bot.telegram.support import (
     Asked,
     ButtonData,
     FeedbackLog,
@@ -31,9 +32,7 @@ from bot.telegram_support import (
     deliver,
     safe_to_resend,
 )
-from tests.telegram_harness import fake_token
-
-TOKEN = fake_token()
+from tests.common import TOKEN
 
 # --- redaction ----------------------------------------------------------------------------------------
 
@@ -386,9 +385,9 @@ def _update(chat_type: str) -> tuple[Update, _RecordingBot]:
 
 async def test_error_handler_logs_once_and_never_shows_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
     update, fake = _update("private")
-    caplog.set_level(logging.DEBUG, logger="bot.telegram_app")
+    caplog.set_level(logging.DEBUG, logger="bot.telegram.app")
     await on_error(update, SimpleNamespace(error=RuntimeError("boom")))  # type: ignore[arg-type]
-    records = [r for r in caplog.records if r.name == "bot.telegram_app"]
+    records = [r for r in caplog.records if r.name == "bot.telegram.app"]
     # The operator gets the traceback (as redacted text once the log filter has formatted it).
     assert len(records) == 1
     assert records[0].exc_info is not None or "RuntimeError: boom" in (records[0].exc_text or "")
@@ -402,6 +401,6 @@ async def test_error_handler_logs_once_and_never_shows_a_traceback(caplog: pytes
     caplog.clear()
     update, fake = _update("private")
     await on_error(update, SimpleNamespace(error=BadRequest("can't parse entities")))  # type: ignore[arg-type]
-    records = [r for r in caplog.records if r.name == "bot.telegram_app"]
+    records = [r for r in caplog.records if r.name == "bot.telegram.app"]
     assert len(records) == 1 and records[0].exc_info is None and "can't parse entities" in records[0].getMessage()
     assert not fake.sent  # sending failed: trying again to apologise would fail too

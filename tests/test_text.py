@@ -65,7 +65,7 @@ def test_proper_nouns_are_capitalised_words_inside_a_sentence() -> None:
 
 
 def test_a_synonym_group_of_thousands_costs_linear_memory_and_expands_to_the_others() -> None:
-    """Issue 9: one line of 8,000 synonyms cost 540 MB (every entry listed all the others)."""
+    """One line of 8,000 synonyms cost 540 MB (every entry listed all the others)."""
     import tracemalloc
 
     from bot.synonyms import Synonyms

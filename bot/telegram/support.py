@@ -1,6 +1,6 @@
 """The Telegram adapter's small parts: per-user rate limit, button data, feedback, resends.
 
-Nothing here talks to Telegram by itself; telegram_app.py wires these into handlers.
+Nothing here talks to Telegram by itself; the handlers of this package use them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import httpx
 from telegram import Message, MessageEntity
 from telegram.error import BadRequest, NetworkError, TelegramError
 
-from bot.text import fold
+from bot.library import fold
 
 logger = logging.getLogger(__name__)
 

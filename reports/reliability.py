@@ -1,8 +1,8 @@
 """Write RELIABILITY.md: run every reliability scenario and tabulate what happened.
 
-    python -m tests.reliability              # all scenarios (about a minute), writes RELIABILITY.md
-    python -m tests.reliability --quick      # a sample of each cheap scenario (tests/test_reliability.py)
-    python -m tests.reliability --check      # exit 1 if RELIABILITY.md is not what a fresh run writes
+    python -m reports.reliability              # all scenarios (about a minute), writes RELIABILITY.md
+    python -m reports.reliability --quick      # a sample of each cheap scenario (tests/test_reliability.py)
+    python -m reports.reliability --check      # exit 1 if RELIABILITY.md is not what a fresh run writes
 
 The figures come from running the cases with the same code the pytest tests use (tests/faults.py,
 tests/hostile.py, and the Hypothesis properties themselves under the CI profile), so they match
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import tests
 import tests.conftest  # registers and loads the Hypothesis profile CI uses
+from tests.common import REPO
 from tests.scenarios import PENDING, SCENARIOS, Row, Scenario
 
-REPO = Path(__file__).resolve().parent.parent
 HEADER = """# Reliability
 
 What talksbot survives, measured: every figure below comes from running the cases, with the
-same code the test suite runs in CI. Regenerate with `python -m tests.reliability`.
+same code the test suite runs in CI. Regenerate with `python -m reports.reliability`.
 
 Columns: **cases tried**; **answered**, cases that got the promised reply (an answer, a sensible
 refusal, or, for a fault that stops the program, its one clear `Error:` line); **lost**, cases
@@ -84,7 +84,7 @@ def render(results: list[tuple[Scenario, list[Row]]], quick: bool) -> str:
             "",
             "## Not measured yet",
             "",
-            "Asked for by issue 5; their scenarios come with the Telegram adapter.",
+            "Faults to cover that no scenario measures yet.",
             "",
         ]
         lines += [f"- {group}: {name}" for group, name in pending]
@@ -107,7 +107,7 @@ def failing_rows(results: list[tuple[Scenario, list[Row]]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the scenarios and write (or --check) the report; exit 1 if a row failed."""
-    parser = argparse.ArgumentParser(prog="python -m tests.reliability", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m reports.reliability", description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=REPO / "RELIABILITY.md")
     parser.add_argument("--quick", action="store_true", help="a few cases of each cheap scenario")
     parser.add_argument("--check", action="store_true", help="compare with --output instead of writing it")
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
         if current != text:
-            print(f"{args.output} is out of date: run python -m tests.reliability", file=sys.stderr)
+            print(f"{args.output} is out of date: run python -m reports.reliability", file=sys.stderr)
             return 1
         return 1 if failed else 0
     args.output.write_text(text, encoding="utf-8")
