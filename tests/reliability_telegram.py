@@ -828,7 +828,10 @@ def _flooder_replies(api: FakeBotAPI, flooder: int, keys: set[Key]) -> list[Call
 
 FAIR_RATE = 20  # questions per sender and minute, the default
 FAIR_SEND_RATE = 30  # messages_per_second, the default (Telegram's limit)
-QUIET_TARGET = 1.0  # seconds: a quiet reader's answer while others flood
+# Seconds: a quiet reader's answer while others flood. Under a group's send budget (one message every
+# 3 s), so a reader queued behind even one rate-limited message fails; typically about 0.4 s, the rest
+# is room for a loaded machine (at 1 s the check failed now and then on a busy 2-core machine).
+QUIET_TARGET = 2.5
 GROUP_ASKERS = 40
 GROUP_HELPS = 80
 FLOOD_COMMANDS = 200
@@ -862,10 +865,10 @@ def _quiet_row(name: str, latencies: list[float], missing: int, tried: int) -> R
     slowest = max(latencies, default=float("inf"))
     problems = [f"{missing} never answered"] if missing else []
     if slowest > QUIET_TARGET:
-        problems.append(f"slowest answer {slowest:.2f} s > {QUIET_TARGET:.0f} s")
+        problems.append(f"slowest answer {slowest:.2f} s > {QUIET_TARGET:.1f} s")
     note = (
         f"slowest answer {slowest:.2f} s, median {sorted(latencies)[len(latencies) // 2]:.2f} s "
-        f"(target ≤ {QUIET_TARGET:.0f} s)"
+        f"(target ≤ {QUIET_TARGET:.1f} s)"
         if latencies
         else "no answer"
     )
