@@ -79,13 +79,11 @@ def time_queries(search: Callable[[list[str]], int], queries: Sequence[list[str]
 
 
 def run_talksbot_build(folder: Path, count: int) -> EngineResult:
-    """Build from the corpus files with no cache, stage by stage, then write the cache."""
-    from bot.cache import CACHE_FILE, fingerprint, save_index
-    from bot.corpus import load_corpus
-    from bot.index import Index, count_terms, weigh
+    """Build from the corpus files with no cache (in two processes, as the bot does), then write the cache."""
+    from bot.build import build
+    from bot.cache import CACHE_FILE, code_key, fingerprint, save_index
     from bot.knowledge import Knowledge
     from bot.model import load_model
-    from bot.passages import split_all
     from bot.text import WordRarity
 
     corpus_folder = folder / "corpus"
@@ -96,28 +94,18 @@ def run_talksbot_build(folder: Path, count: int) -> EngineResult:
     rarity = WordRarity.load()
     stages["word table"] = clock() - started
     mark = clock()
-    corpus = load_corpus(corpus_folder)
-    stages["load corpus"] = clock() - mark
+    built = build(corpus_folder)
+    stages["read, parse, split, tokenize (2 processes); postings"] = clock() - mark
     mark = clock()
-    passages = split_all(corpus.documents)
-    stages["split passages"] = clock() - mark
-    mark = clock()
-    counts = count_terms(p.text for p in passages)  # what Index(passages) does, stage by stage
-    stages["tokenize (bot.text.words, stems)"] = clock() - mark
-    mark = clock()
-    index = Index.restore(passages, weigh(counts), counts.surface_words)
-    del counts
-    stages["postings"] = clock() - mark
-    mark = clock()
-    knowledge = Knowledge.build(corpus, rarity, load_model(), index)
-    stages["speller"] = clock() - mark
-    build = clock() - started
+    knowledge = Knowledge.build(built.corpus, rarity, load_model(), built.index)
+    stages["speller, document terms"] = clock() - mark
+    seconds = clock() - started
     mark = clock()
     key = fingerprint(corpus_folder, CACHE_DIR)
     if key is not None:
-        save_index(corpus_folder / CACHE_DIR / CACHE_FILE, key, knowledge.corpus, knowledge.index)
+        save_index(corpus_folder / CACHE_DIR / CACHE_FILE, key, code_key(), built)
     stages["write cache"] = clock() - mark
-    return EngineResult("talksbot-build", len(index), build_s=build, rss_mb=peak_rss_mb(), stages=stages)
+    return EngineResult("talksbot-build", len(knowledge.index), build_s=seconds, rss_mb=peak_rss_mb(), stages=stages)
 
 
 def run_talksbot(folder: Path, count: int) -> EngineResult:

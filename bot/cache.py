@@ -25,29 +25,43 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from bot import __version__
-from bot.corpus import SYNONYMS_FILE, Corpus, Document, load_corpus
+from bot.build import Built, build, document_starts
+from bot.corpus import SYNONYMS_FILE, Corpus, Document, Source
+from bot.counts import TermCounts
 from bot.index import Index, Postings
-from bot.knowledge import Knowledge, Vectors, embed_passages
+from bot.knowledge import Knowledge, Vectors
 from bot.model import Model
-from bot.passages import Passage, split_all
+from bot.passages import Passage
 from bot.semantic import Encoder
 from bot.synonyms import Synonyms
 from bot.text import WordRarity
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 # The default cache folder, relative to the corpus folder (which the corpus loader skips: it
 # ignores folders whose names start with a dot).
 CACHE_FOLDER = Path(".talksbot-cache")
 CACHE_FILE = "knowledge.npz"
 # The modules whose code decides what a corpus indexes to; editing one invalidates every cache.
 _INDEXING_MODULES = (
-    "__init__.py", "cache.py", "corpus.py", "index.py", "knowledge.py", "passages.py", "semantic.py", "synonyms.py",
-    "text.py",
+    "__init__.py", "build.py", "cache.py", "corpus.py", "counts.py", "index.py", "knowledge.py", "passages.py",
+    "semantic.py", "synonyms.py", "text.py",
 )
 _ARRAYS = ("term_starts", "positions", "contributions", "passage_starts", "passage_terms", "token_starts", "tokens")
 _VECTORS = ("passages", "sentences", "sentence_starts")
+
+
+def code_key(salt: str = "") -> str:
+    """Return a digest of the cache format and of the code that turns a corpus into an index.
+
+    Pieces of a cache with another code key (another version, format or embedding model) are never reused.
+    """
+    digest = hashlib.sha256(f"talksbot-cache {CACHE_FORMAT} {__version__} {salt}\n".encode())
+    code = Path(__file__).resolve().parent
+    for name in _INDEXING_MODULES:
+        digest.update(f"code {name}\n".encode() + (code / name).read_bytes())
+    return digest.hexdigest()
 
 
 def fingerprint(folder: Path, cache_dir: Path = CACHE_FOLDER, salt: str = "") -> str | None:
@@ -58,11 +72,8 @@ def fingerprint(folder: Path, cache_dir: Path = CACHE_FOLDER, salt: str = "") ->
     them out, and so is the cache folder. Returns None (no caching) when a file the loader would
     read is a symbolic link, not a regular file, or cannot be read: the full load then reports it.
     """
-    digest = hashlib.sha256(f"talksbot-cache {CACHE_FORMAT} {__version__} {salt}\n".encode())
-    code = Path(__file__).resolve().parent
     try:
-        for name in _INDEXING_MODULES:
-            digest.update(f"code {name}\n".encode() + (code / name).read_bytes())
+        digest = hashlib.sha256(code_key(salt).encode())
         for path in _corpus_files(folder, (folder / cache_dir).resolve()):
             data = path.read_bytes()
             digest.update(f"file {path.relative_to(folder).as_posix()} {len(data)}\n".encode() + data)
@@ -104,62 +115,62 @@ def _loader_reads(relative: Path) -> bool:
     return relative.suffix == ".md" and relative.name != "README.md"
 
 
-def save_index(
-    path: Path,
-    key: str,
-    corpus: Corpus,
-    index: Index,
-    vectors: Vectors | None = None,
-) -> None:
+def save_index(path: Path, key: str, code: str, built: Built) -> None:
     """Write the index arrays to `path` (.npz) and the corpus and passages beside it (.jsonl).
 
     Each file is replaced atomically and both carry the key, so a reader that catches one new
-    and one old file sees two keys and rebuilds.
+    and one old file sees two keys and rebuilds. The sources and word counts let the next build
+    reuse each unchanged article's pieces (bot.build).
     """
     document_fields = [f.name for f in dataclasses.fields(Document)]
     passage_fields = [f.name for f in dataclasses.fields(Passage)]
+    vectors = built.vectors
     head = {
         "format": CACHE_FORMAT,
         "key": key,
-        "documents": len(corpus.documents),
-        "passages": len(index.passages),
+        "code": code,
+        "documents": len(built.corpus.documents),
+        "passages": len(built.index.passages),
         "document_fields": document_fields,
         "passage_fields": passage_fields,
         "vectors": vectors.fingerprint if vectors is not None else "",
     }
     lines: list[Any] = [
         head,
-        [[list(source), [list(t) for t in targets]] for source, targets in corpus.synonyms.rules],
-        index.postings.vocabulary,
-        sorted(index.surface_words),
+        [[list(source), [list(t) for t in targets]] for source, targets in built.corpus.synonyms.rules],
+        built.index.postings.vocabulary,
+        built.counts.word_counts,
+        [[source.name, source.digest] for source in built.sources],
     ]
-    arrays = {name: getattr(index.postings, name) for name in _ARRAYS}
+    arrays = {name: getattr(built.index.postings, name) for name in _ARRAYS}
+    arrays["frequencies"] = built.counts.frequencies
     arrays["key"] = np.frombuffer(key.encode(), dtype=np.uint8)
     if vectors is not None:
         arrays.update({f"vectors_{name}": getattr(vectors, name) for name in _VECTORS})
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = itertools.chain(
         lines,
-        ([getattr(d, name) for name in document_fields] for d in corpus.documents),
-        ([getattr(p, name) for name in passage_fields] for p in index.passages),
+        ([getattr(d, name) for name in document_fields] for d in built.corpus.documents),
+        ([getattr(p, name) for name in passage_fields] for p in built.index.passages),
     )
     _replace(path.with_suffix(".jsonl"), lambda stream: _write_lines(stream, rows))
     _replace(path, lambda stream: np.savez(stream, allow_pickle=False, **arrays))
 
 
-def load_index(path: Path, key: str) -> tuple[Corpus, Index, Vectors | None] | None:
-    """Return the cached corpus and index if `path` and its .json hold a sound cache for this key, else None."""
+def load_index(path: Path, code: str) -> tuple[str, Built] | None:
+    """Return the key and contents of the cache at `path` (and its .jsonl) if sound and made by this code, else None."""
     try:
         with np.load(path, allow_pickle=False) as saved:
-            if "key" not in saved.files or saved["key"].tobytes() != key.encode():
-                return None
-            arrays = {name: saved[name] for name in _ARRAYS}
+            key = saved["key"].tobytes().decode() if "key" in saved.files else ""
+            arrays = {name: saved[name] for name in (*_ARRAYS, "frequencies")}
             saved_vectors = {name: saved[f"vectors_{name}"] for name in _VECTORS if f"vectors_{name}" in saved.files}
         with path.with_suffix(".jsonl").open(encoding="utf-8") as stream:
             head = json.loads(stream.readline())
-            if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT or head.get("key") != key:
+            if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT or head.get("code") != code:
                 return None
-            rules, vocabulary, surface_words = (json.loads(stream.readline()) for _ in range(3))
+            if head.get("key") != key:
+                raise ValueError("the two files are from different builds")
+            rules, vocabulary, word_counts, sources = (json.loads(stream.readline()) for _ in range(4))
             document_rows = [json.loads(stream.readline()) for _ in range(head["documents"])]
             passage_rows = [json.loads(stream.readline()) for _ in range(head["passages"])]
     except FileNotFoundError:
@@ -168,20 +179,45 @@ def load_index(path: Path, key: str) -> tuple[Corpus, Index, Vectors | None] | N
         logger.warning("ignoring unreadable index cache %s: %s", path, exc)
         return None
     try:
-        synonyms = Synonyms(tuple((tuple(s), tuple(tuple(t) for t in ts)) for s, ts in rules))
-        documents = tuple(Document(**_fields(head["document_fields"], row)) for row in document_rows)
-        passages = tuple(Passage(**_fields(head["passage_fields"], row)) for row in passage_rows)
-        postings = Postings(vocabulary=tuple(vocabulary), **arrays)
-        index = Index.restore(passages, postings, frozenset(surface_words))
-        vectors = None
-        if len(saved_vectors) == len(_VECTORS):
-            vectors = Vectors(fingerprint=str(head.get("vectors", "")), **saved_vectors)
-            if len(vectors.passages) != len(passages) or len(vectors.sentence_starts) != len(passages) + 1:
-                raise ValueError("the saved embeddings do not fit the passages")
+        return key, _restore(head, rules, vocabulary, word_counts, sources, document_rows, passage_rows, arrays,
+                             saved_vectors)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         logger.warning("ignoring inconsistent index cache %s: %s", path, exc)
         return None
-    return Corpus(documents, synonyms), index, vectors
+
+
+def _restore(head: dict[str, Any], *saved: Any) -> Built:
+    """Turn a cache's saved values back into a build; raises on anything that does not fit."""
+    rules, vocabulary, word_counts, sources, document_rows, passage_rows, arrays, saved_vectors = saved
+    synonyms = Synonyms(tuple((tuple(s), tuple(tuple(t) for t in ts)) for s, ts in rules))
+    documents = tuple(Document(**_fields(head["document_fields"], row)) for row in document_rows)
+    passages = tuple(Passage(**_fields(head["passage_fields"], row)) for row in passage_rows)
+    frequencies = arrays.pop("frequencies")
+    postings = Postings(vocabulary=tuple(vocabulary), **arrays)
+    if not isinstance(word_counts, dict) or len(sources) != len(documents) or frequencies.shape != (
+        len(postings.passage_terms),
+    ):
+        raise ValueError("the saved sources or counts do not fit the documents")
+    index = Index.restore(passages, postings, frozenset(word_counts))
+    counts = TermCounts(
+        vocabulary=postings.vocabulary,
+        passage_starts=postings.passage_starts,
+        passage_terms=postings.passage_terms,
+        frequencies=frequencies,
+        lengths=np.maximum(np.diff(postings.token_starts), 1),
+        token_starts=postings.token_starts,
+        tokens=postings.tokens,
+        word_counts=word_counts,
+    )
+    vectors = None
+    if len(saved_vectors) == len(_VECTORS):
+        vectors = Vectors(fingerprint=str(head.get("vectors", "")), **saved_vectors)
+        if len(vectors.passages) != len(passages) or len(vectors.sentence_starts) != len(passages) + 1:
+            raise ValueError("the saved embeddings do not fit the passages")
+    files = tuple(Source(str(name), str(digest)) for name, digest in sources)
+    built = Built(Corpus(documents, synonyms), index, counts, files, vectors)
+    document_starts(built)  # raises unless the passages follow the documents
+    return built
 
 
 def build_knowledge(
@@ -190,32 +226,35 @@ def build_knowledge(
     cache_dir: Path | None = CACHE_FOLDER,
     model: Model | None = None,
     encoder: Encoder | None = None,
+    processes: int = 2,
 ) -> Knowledge:
     """Load the corpus folder, index it and embed its passages, through the cache in `cache_dir`.
 
     `cache_dir` is relative to the folder (or absolute). With cache_dir None, or a corpus that
-    cannot be fingerprinted, nothing is cached. Passages are embedded only with an encoder.
-    Raises CorpusError as load_corpus does; a cache that cannot be written is only logged.
+    cannot be fingerprinted, nothing is cached. When the corpus changed since the cache was
+    written, only new and changed articles are parsed, tokenized and embedded again. Passages are
+    embedded only with an encoder. Raises CorpusError as load_corpus does; a cache that cannot be
+    written is only logged.
     """
     started = time.perf_counter()
     salt = encoder.fingerprint if encoder is not None else ""
     key = fingerprint(folder, cache_dir, salt) if cache_dir is not None else None
     path = folder / cache_dir / CACHE_FILE if cache_dir is not None else None
-    if key is not None and path is not None:
-        cached = load_index(path, key)
-        if cached is not None and (encoder is None or cached[2] is not None):  # embeddings if they are wanted
-            corpus, index, vectors = cached
-            knowledge = Knowledge.build(corpus, rarity, model, index, vectors if encoder else None, encoder)
-            logger.debug("loaded %d passages from the index cache in %.2fs", len(index), time.perf_counter() - started)
-            return knowledge
-    corpus = load_corpus(folder)
-    index = Index(split_all(corpus.documents))
-    vectors = embed_passages(index.passages, encoder) if encoder is not None else None
-    knowledge = Knowledge.build(corpus, rarity, model, index, vectors, encoder)
+    code = code_key(salt)
+    cached = load_index(path, code) if key is not None and path is not None else None
+    if cached is not None and cached[0] == key and (encoder is None or cached[1].vectors is not None):
+        built = cached[1]
+        vectors = built.vectors if encoder else None
+        knowledge = Knowledge.build(built.corpus, rarity, model, built.index, vectors, encoder)
+        elapsed = time.perf_counter() - started
+        logger.debug("loaded %d passages from the index cache in %.2fs", len(built.index), elapsed)
+        return knowledge
+    built = build(folder, cached[1] if cached is not None else None, encoder, processes)
+    knowledge = Knowledge.build(built.corpus, rarity, model, built.index, built.vectors, encoder)
     logger.debug("indexed %d passages in %.2fs", len(knowledge.index), time.perf_counter() - started)
     if key is not None and path is not None and cache_dir is not None and fingerprint(folder, cache_dir, salt) == key:
         try:
-            save_index(path, key, knowledge.corpus, knowledge.index, vectors)
+            save_index(path, key, code, built)
         except OSError as exc:
             logger.warning("cannot write the index cache %s (set corpus.cache to a writable folder): %s", path, exc)
     return knowledge

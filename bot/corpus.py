@@ -104,6 +104,12 @@ def parse_document(text: str, doc_id: str, source: str) -> Document:
 def read_text(path: Path, root: Path) -> str:
     """Read one corpus file as UTF-8, refusing links out of the corpus and oversized files."""
     name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return decode(read_bytes(path, root), name)
+
+
+def read_bytes(path: Path, root: Path) -> bytes:
+    """Read one corpus file's bytes, refusing links out of the corpus, other than regular files and oversized files."""
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
         if not path.resolve().is_relative_to(root.resolve()):
             raise CorpusError(name, "links outside the corpus folder")
@@ -112,9 +118,13 @@ def read_text(path: Path, root: Path) -> str:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise CorpusError(name, f"too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
-        raw = path.read_bytes()
+        return path.read_bytes()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11's resolve())
         raise CorpusError(name, f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def decode(raw: bytes, name: str) -> str:
+    """Return a corpus file's bytes as text: UTF-8, not binary."""
     if b"\x00" in raw:
         raise CorpusError(name, "is a binary file, not Markdown text")
     try:
@@ -123,42 +133,94 @@ def read_text(path: Path, root: Path) -> str:
         raise CorpusError(name, f"is not UTF-8 text (byte {exc.start})") from None
 
 
+@dataclass(frozen=True)
+class Source:
+    """One file the corpus loader reads: its name in the folder and the sha256 of its bytes."""
+
+    name: str
+    digest: str
+
+    @property
+    def doc_id(self) -> str:
+        """The document id of an article file: its path without the .md suffix."""
+        return Path(self.name).with_suffix("").as_posix()
+
+
+@dataclass(frozen=True)
+class SourceFiles:
+    """What the loader read from a corpus folder: each article's text (or its problem), and the synonyms."""
+
+    articles: tuple[tuple[Source, str | CorpusError], ...]
+    synonyms: Synonyms | CorpusError
+
+
 def load_corpus(folder: Path) -> Corpus:
     """Read every *.md document and synonyms.txt from the corpus folder.
 
     Reads everything and collects every problem: if there is any, raises CorpusProblems (a
     CorpusError) listing each one with its file; nothing half-read is returned.
     """
+    files = read_sources(folder)
+    parsed = [parse_source(source, text) for source, text in files.articles]
+    return assemble_corpus(folder, [source for source, _ in files.articles], parsed, files.synonyms)
+
+
+def read_sources(folder: Path) -> SourceFiles:
+    """Read the files the loader reads, in its order (raises CorpusError if the folder does not exist)."""
+    import hashlib  # only when reading a corpus: kept off the import path
+
     if not folder.is_dir():
         raise CorpusError(str(folder), "corpus folder does not exist")
-    documents: list[Document] = []
-    problems: list[CorpusError] = []
-    seen_urls: dict[str, str] = {}
+    articles: list[tuple[Source, str | CorpusError]] = []
     for path in sorted(folder.rglob("*.md")):
         if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name == "README.md":
             continue
-        name = str(path.relative_to(folder))
-        doc_id = path.relative_to(folder).with_suffix("").as_posix()
+        name = path.relative_to(folder).as_posix()
         try:
-            doc = parse_document(read_text(path, folder), doc_id=doc_id, source=name)
+            raw = read_bytes(path, folder)
+            articles.append((Source(name, hashlib.sha256(raw).hexdigest()), decode(raw, name)))
         except CorpusError as exc:
-            problems.append(exc)
-            continue
-        if doc.url in seen_urls:
-            problems.append(CorpusError(name, f"same url as {seen_urls[doc.url]}: {doc.url}"))
-            continue
-        seen_urls[doc.url] = name
-        documents.append(doc)
+            articles.append((Source(name, ""), exc))
     synonyms_path = folder / SYNONYMS_FILE
-    synonyms = Synonyms()
+    synonyms: Synonyms | CorpusError = Synonyms()
     if synonyms_path.exists() or synonyms_path.is_symlink():
         try:
             synonyms = Synonyms.parse(read_text(synonyms_path, folder), SYNONYMS_FILE)
         except CorpusError as exc:
-            problems.append(exc)
+            synonyms = exc
+    return SourceFiles(tuple(articles), synonyms)
+
+
+def parse_source(source: Source, text: str | CorpusError) -> Document | CorpusError:
+    """Parse one article read by read_sources; its problem, if any, is returned, not raised."""
+    if isinstance(text, CorpusError):
+        return text
+    try:
+        return parse_document(text, doc_id=source.doc_id, source=source.name)
+    except CorpusError as exc:
+        return exc
+
+
+def assemble_corpus(
+    folder: Path, sources: list[Source], parsed: list[Document | CorpusError], synonyms: Synonyms | CorpusError
+) -> Corpus:
+    """Check the parsed articles together (one url, one article) and return the corpus, or raise every problem."""
+    documents: list[Document] = []
+    problems: list[CorpusError] = []
+    seen_urls: dict[str, str] = {}
+    for source, doc in zip(sources, parsed, strict=True):
+        if isinstance(doc, CorpusError):
+            problems.append(doc)
+        elif doc.url in seen_urls:
+            problems.append(CorpusError(source.name, f"same url as {seen_urls[doc.url]}: {doc.url}"))
+        else:
+            seen_urls[doc.url] = source.name
+            documents.append(doc)
+    if isinstance(synonyms, CorpusError):
+        problems.append(synonyms)
     if problems:
         raise CorpusProblems(problems)
-    if not documents:
+    if not documents or isinstance(synonyms, CorpusError):
         raise CorpusError(str(folder), "no documents (*.md files with front matter) in the corpus folder")
     return Corpus(tuple(documents), synonyms)
 

@@ -8,13 +8,16 @@ import shutil
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+import bot.build
 import bot.cache
-from bot.cache import CACHE_FILE, CACHE_FOLDER, build_knowledge, fingerprint, load_index
-from bot.corpus import Corpus, load_corpus
+from bot.build import Parsed, parse_articles
+from bot.cache import CACHE_FILE, CACHE_FOLDER, build_knowledge, code_key, fingerprint, load_index
+from bot.corpus import load_corpus
 from bot.errors import CorpusError
 from bot.knowledge import Settings
 from bot.library import Library
@@ -38,25 +41,29 @@ def corpus_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Record every full corpus load that bot.cache makes (a cache miss)."""
-    calls: list[Path] = []
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record each build that the cache did not answer: how many articles it parsed afresh."""
+    calls: list[int] = []
 
-    def counting(folder: Path) -> Corpus:
-        calls.append(folder)
-        return load_corpus(folder)
+    def counting(articles: Any) -> Parsed:
+        calls.append(len(articles))
+        return parse_articles(articles)
 
-    monkeypatch.setattr(bot.cache, "load_corpus", counting)
+    monkeypatch.setattr(bot.build, "parse_articles", counting)
     return calls
 
 
+def articles(folder: Path) -> int:
+    return len(load_corpus(folder).documents)
+
+
 def test_second_build_comes_from_the_cache_and_is_the_same(
-    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path]
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[int]
 ) -> None:
     first = build_knowledge(corpus_copy, word_rarity)
     assert (corpus_copy / CACHE_FOLDER / CACHE_FILE).is_file()
     second = build_knowledge(corpus_copy, word_rarity)
-    assert len(loads) == 1
+    assert loads == [articles(corpus_copy)]
     assert second.corpus == first.corpus
     assert second.index.passages == first.index.passages
     assert second.index.vocabulary == first.index.vocabulary
@@ -69,8 +76,8 @@ def test_second_build_comes_from_the_cache_and_is_the_same(
 
 
 @pytest.mark.parametrize("change", ["edit article", "edit synonyms", "add article", "remove synonyms"])
-def test_any_change_to_the_corpus_rebuilds(
-    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path], change: str
+def test_any_change_to_the_corpus_rebuilds_what_changed(
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[int], change: str
 ) -> None:
     build_knowledge(corpus_copy, word_rarity)
     article = next(corpus_copy.glob("*.md"))
@@ -86,10 +93,13 @@ def test_any_change_to_the_corpus_rebuilds(
     else:
         (corpus_copy / "synonyms.txt").unlink()
     rebuilt = build_knowledge(corpus_copy, word_rarity)
-    assert len(loads) == 2
+    assert loads[1:] == [1 if "article" in change else 0]  # only the new or edited article is parsed again
     assert rebuilt.corpus == load_corpus(corpus_copy)
+    full = build_knowledge(corpus_copy, word_rarity, None)
+    assert rebuilt.index.passages == full.index.passages and rebuilt.index.vocabulary == full.index.vocabulary
+    assert np.array_equal(rebuilt.index.postings.contributions, full.index.postings.contributions)
     build_knowledge(corpus_copy, word_rarity)
-    assert len(loads) == 2  # and the rebuilt index was cached in turn
+    assert len(loads) == 3  # the full build above; the rebuilt index was cached in turn
 
 
 def test_the_key_covers_the_code_and_format(corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,7 +116,7 @@ def test_the_key_covers_the_code_and_format(corpus_copy: Path, monkeypatch: pyte
     "damage", ["garbage", "truncated", "empty", "other key", "bad arrays", "pickled object", "bad json", "json gone"]
 )
 def test_a_damaged_cache_is_ignored_and_replaced(
-    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path], damage: str, caplog: pytest.LogCaptureFixture
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[int], damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     good = build_knowledge(corpus_copy, word_rarity)
     path = corpus_copy / CACHE_FOLDER / CACHE_FILE
@@ -135,9 +145,9 @@ def test_a_damaged_cache_is_ignored_and_replaced(
             np.savez(stream, allow_pickle=True, **arrays)
     with caplog.at_level(logging.WARNING):
         rebuilt = build_knowledge(corpus_copy, word_rarity)
-    assert len(loads) == 2
+    assert loads == [articles(corpus_copy)] * 2  # nothing of a damaged cache is reused
     assert rebuilt.index.passages == good.index.passages
-    assert zipfile.is_zipfile(path) and load_index(path, fingerprint(corpus_copy) or "") is not None
+    assert zipfile.is_zipfile(path) and load_index(path, code_key()) is not None
 
 
 def test_an_unwritable_cache_only_logs(

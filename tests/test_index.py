@@ -10,6 +10,7 @@ from benchmarks.generate import draw_passages
 from bot.index import EMPTY_TERM, IDF_FLOOR_MIN, IDF_FLOOR_SHARE, Hit, Index, Postings, select
 from bot.passages import Passage
 from bot.text import terms, words
+from tests.references import floored_rank_bm25
 
 PASSAGES = 2000
 QUERIES = 2000
@@ -38,12 +39,7 @@ def index(generated: tuple[list[Passage], list[str]]) -> Index:
 @pytest.fixture(scope="module")
 def reference(generated: tuple[list[Passage], list[str]]) -> BM25Okapi:
     """rank-bm25 itself, floored as the design's Index floored it."""
-    model = BM25Okapi([terms(p.text) or [EMPTY_TERM] for p in generated[0]])
-    floor = max(IDF_FLOOR_SHARE * model.average_idf, IDF_FLOOR_MIN)
-    for term, value in model.idf.items():
-        if value < floor:
-            model.idf[term] = floor
-    return model
+    return floored_rank_bm25(generated[0])
 
 
 def test_scores_equal_rank_bm25_on_thousands_of_queries(
