@@ -81,7 +81,8 @@ def time_queries(search: Callable[[list[str]], int], queries: Sequence[list[str]
 def run_talksbot_build(folder: Path, count: int) -> EngineResult:
     """Build from the corpus files with no cache (in two processes, as the bot does), then write the cache."""
     from bot.build import build
-    from bot.cache import CACHE_FILE, code_key, fingerprint, save_index
+    from bot.cache import CACHE_FILE, code_key, save_index
+    from bot.corpus import read_sources
     from bot.knowledge import Knowledge
     from bot.model import load_model
     from bot.text import WordRarity
@@ -94,16 +95,17 @@ def run_talksbot_build(folder: Path, count: int) -> EngineResult:
     rarity = WordRarity.load()
     stages["word table"] = clock() - started
     mark = clock()
-    built = build(corpus_folder)
-    stages["read, parse, split, tokenize (2 processes); postings"] = clock() - mark
+    files = read_sources(corpus_folder)
+    stages["read files"] = clock() - mark
+    mark = clock()
+    built = build(corpus_folder, files=files)
+    stages["parse, split, tokenize (2 processes); postings"] = clock() - mark
     mark = clock()
     knowledge = Knowledge.build(built.corpus, rarity, load_model(), built.index)
     stages["speller, document terms"] = clock() - mark
     seconds = clock() - started
     mark = clock()
-    key = fingerprint(corpus_folder, CACHE_DIR)
-    if key is not None:
-        save_index(corpus_folder / CACHE_DIR / CACHE_FILE, key, code_key(), built)
+    save_index(corpus_folder / CACHE_DIR / CACHE_FILE, files.key(code_key()), code_key(), built, files)
     stages["write cache"] = clock() - mark
     return EngineResult("talksbot-build", len(knowledge.index), build_s=seconds, rss_mb=peak_rss_mb(), stages=stages)
 

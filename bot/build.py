@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import pickle
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.corpus import Corpus, Document, Source, assemble_corpus, parse_source, read_sources
+from bot.corpus import Corpus, Document, Source, SourceFiles, assemble_corpus, parse_source, read_sources
 from bot.counts import TermCounts, count_terms, merge_counts, take_passages
 from bot.errors import CorpusError
 from bot.index import Index
@@ -52,31 +54,75 @@ class Parsed:
     counts: TermCounts
 
 
-def parse_articles(articles: Sequence[tuple[Source, str | CorpusError]]) -> Parsed:
+def parse_articles(articles: Sequence[tuple[Source, str | CorpusError | None]]) -> Parsed:
     """Parse, split and count articles (run in a child process for half of a large build)."""
     documents = tuple(parse_source(source, text) for source, text in articles)
     passages = tuple(p for doc in documents if isinstance(doc, Document) for p in split_passages(doc))
     return Parsed(documents, passages, count_terms(p.text for p in passages))
 
 
-def parse_in_parallel(articles: Sequence[tuple[Source, str | CorpusError]], processes: int) -> list[Parsed]:
-    """Parse articles in consecutive shares, the last ones in child processes, this one doing the first."""
+def parse_in_parallel(articles: Sequence[tuple[Source, str | CorpusError | None]], processes: int) -> list[Parsed]:
+    """Parse articles in consecutive shares, the later ones in child processes, this one doing the first.
+
+    The children run bot.build.main (no fork of a process that may have threads, no import
+    of the caller's main module); a child that fails has its share parsed here instead.
+    """
     size = sum(len(text) for _, text in articles if isinstance(text, str))
     if processes < 2 or size < PARALLEL_CHARS or len(articles) < processes:
         return [parse_articles(articles)]
-    import multiprocessing  # only for a large build: kept off the start-up path
-    from concurrent.futures import ProcessPoolExecutor
-
     bounds = _shares(articles, processes)
-    # spawn, not fork: the bot may have threads (a fork copies their locks held).
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(processes - 1, mp_context=context) as pool:
-        futures = [pool.submit(parse_articles, articles[a:b]) for a, b in bounds[1:]]
-        first = parse_articles(articles[bounds[0][0] : bounds[0][1]])
-        return [first, *(future.result() for future in futures)]
+    children = [_Child(articles[a:b]) for a, b in bounds[1:]]
+    first = parse_articles(articles[bounds[0][0] : bounds[0][1]])
+    return [first, *(child.result() for child in children)]
 
 
-def _shares(articles: Sequence[tuple[Source, str | CorpusError]], processes: int) -> list[tuple[int, int]]:
+class _Child:
+    """A child process parsing one share of the articles."""
+
+    def __init__(self, share: Sequence[tuple[Source, str | CorpusError | None]]) -> None:
+        import subprocess  # only for a large build: kept off the start-up path
+        import threading
+
+        self.share = share
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "import bot.build; bot.build.main()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self.writer = threading.Thread(target=self._send, args=(pickle.dumps(list(share), protocol=5),), daemon=True)
+        self.writer.start()
+
+    def _send(self, payload: bytes) -> None:
+        assert self.process.stdin is not None
+        try:
+            with self.process.stdin as stream:
+                stream.write(payload)
+        except OSError:  # the child died: result() notices
+            pass
+
+    def result(self) -> Parsed:
+        """Return the child's work, or do it here if the child failed."""
+        assert self.process.stdout is not None
+        with self.process.stdout as stream:
+            output = stream.read()
+        self.writer.join()
+        if self.process.wait() == 0:
+            try:
+                parsed = pickle.loads(output)  # our own child's output
+                if isinstance(parsed, Parsed):
+                    return parsed
+            except Exception as exc:  # a cut-off or garbled answer
+                logger.warning("a build process answered badly (%s); parsing its share here", exc)
+        logger.warning("a build process failed (exit %s); parsing its share here", self.process.returncode)
+        return parse_articles(self.share)
+
+
+def main() -> None:
+    """The child of parse_in_parallel: read pickled articles on stdin, write their Parsed on stdout."""
+    articles = pickle.loads(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(pickle.dumps(parse_articles(articles), protocol=5))
+    sys.stdout.buffer.flush()
+
+
+def _shares(articles: Sequence[tuple[Source, str | CorpusError | None]], processes: int) -> list[tuple[int, int]]:
     """Cut the articles into `processes` consecutive runs of about equal text."""
     sizes = np.cumsum([len(text) if isinstance(text, str) else 0 for _, text in articles])
     total = int(sizes[-1])
@@ -85,12 +131,19 @@ def _shares(articles: Sequence[tuple[Source, str | CorpusError]], processes: int
     return list(itertools.pairwise(cuts))
 
 
-def build(folder: Path, previous: Built | None = None, encoder: Encoder | None = None, processes: int = 2) -> Built:
-    """Load the corpus folder and index it, reusing `previous` for articles whose bytes did not change.
+def build(
+    folder: Path,
+    previous: Built | None = None,
+    encoder: Encoder | None = None,
+    processes: int = 2,
+    files: SourceFiles | None = None,
+) -> Built:
+    """Load the corpus folder (or take the files read from it) and index it, reusing `previous` for
+    articles whose bytes did not change.
 
     Raises CorpusError as bot.corpus.load_corpus does.
     """
-    files = read_sources(folder)
+    files = files or read_sources(folder)
     kept = _reusable(previous)
     fresh = [(source, text) for source, text in files.articles if source not in kept]
     parsed = parse_in_parallel(fresh, processes)

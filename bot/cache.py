@@ -1,10 +1,12 @@
-"""The on-disk index cache: start-up and reload skip parsing and indexing a corpus that didn't change.
+"""The on-disk index cache: start-up and reload skip parsing and indexing what didn't change.
 
 The cache is two files, knowledge.npz (the index arrays, loaded with allow_pickle=False: no pickle
-is ever read) and knowledge.jsonl (the documents, passages and vocabulary, a JSON value a line),
-keyed by a digest of every file in the corpus folder and of the code that turns them into an
-index. Any change to either makes a different key and a rebuild; a cache file that is unreadable,
-from another key or inconsistent is ignored and replaced.
+is ever read) and knowledge.jsonl (the documents, passages, vocabulary and each file's digest, a
+JSON value a line, documents and passages a line per field), keyed by a digest of every file the
+corpus loader reads and of the code that turns them into an index. An unchanged key starts from
+the cache; a changed corpus reuses each unchanged article's pieces (bot.build); a cache from
+other code, unreadable or inconsistent is ignored and replaced. A file whose size and
+modification time are those it had when last read (and well before) is not read again.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import itertools
 import json
 import logging
 import os
-import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,7 +28,7 @@ import numpy as np
 
 from bot import __version__
 from bot.build import Built, build, document_starts
-from bot.corpus import SYNONYMS_FILE, Corpus, Document, Source
+from bot.corpus import Corpus, Document, Source, SourceFiles, Stamp, read_sources
 from bot.counts import TermCounts
 from bot.index import Index, Postings
 from bot.knowledge import Knowledge, Vectors
@@ -50,6 +52,9 @@ _INDEXING_MODULES = (
 )
 _ARRAYS = ("term_starts", "positions", "contributions", "passage_starts", "passage_terms", "token_starts", "tokens")
 _VECTORS = ("passages", "sentences", "sentence_starts")
+# A file modified this close to when it was last read may have changed within the same tick of the
+# file system's clock: it is read again rather than trusted by its size and time.
+TRUST_MARGIN_NS = 2_000_000_000
 
 
 def code_key(salt: str = "") -> str:
@@ -64,58 +69,17 @@ def code_key(salt: str = "") -> str:
     return digest.hexdigest()
 
 
-def fingerprint(folder: Path, cache_dir: Path = CACHE_FOLDER, salt: str = "") -> str | None:
-    """Return a digest of the files the corpus loader reads and of the indexing code.
+@dataclass(frozen=True)
+class Cached:
+    """What a cache holds: the build, its key, and the stamps of the files it was built from."""
 
-    Only those files count (articles and synonyms.txt): an archive or a photo beside the articles
-    is neither read nor hashed. Dot-named files and folders are left out, as the loader leaves
-    them out, and so is the cache folder. Returns None (no caching) when a file the loader would
-    read is a symbolic link, not a regular file, or cannot be read: the full load then reports it.
-    """
-    try:
-        digest = hashlib.sha256(code_key(salt).encode())
-        for path in _corpus_files(folder, (folder / cache_dir).resolve()):
-            data = path.read_bytes()
-            digest.update(f"file {path.relative_to(folder).as_posix()} {len(data)}\n".encode() + data)
-    except (OSError, ValueError):
-        return None
-    return digest.hexdigest()
+    key: str
+    built: Built
+    stamps: Mapping[str, Stamp]
+    read_ns: int  # when the files were read
 
 
-def _corpus_files(folder: Path, skip: Path) -> list[Path]:
-    """Return the corpus folder's files in a stable order.
-
-    Raises ValueError on anything but plain folders and regular files (a link, a FIFO that would
-    block the read, a device): those are for the full load to report.
-    """
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder")
-    found = []
-    for root, folders, files in os.walk(folder, followlinks=False):
-        here = Path(root)
-        folders[:] = sorted(f for f in folders if not f.startswith(".") and (here / f).resolve() != skip)
-        read = sorted(f for f in files if not f.startswith(".") and _loader_reads((here / f).relative_to(folder)))
-        for name in folders + read:
-            path = here / name
-            mode = path.lstat().st_mode
-            if name in folders:
-                if not stat.S_ISDIR(mode):
-                    raise ValueError(f"{path} is not a plain folder")
-            elif stat.S_ISREG(mode):
-                found.append(path)
-            else:
-                raise ValueError(f"{path} is not a regular file")
-    return found
-
-
-def _loader_reads(relative: Path) -> bool:
-    """Say whether bot.corpus.load_corpus reads this file (a path relative to the corpus folder)."""
-    if relative.as_posix() == SYNONYMS_FILE:
-        return True
-    return relative.suffix == ".md" and relative.name != "README.md"
-
-
-def save_index(path: Path, key: str, code: str, built: Built) -> None:
+def save_index(path: Path, key: str, code: str, built: Built, files: SourceFiles | None = None) -> None:
     """Write the index arrays to `path` (.npz) and the corpus and passages beside it (.jsonl).
 
     Each file is replaced atomically and both carry the key, so a reader that catches one new
@@ -134,6 +98,7 @@ def save_index(path: Path, key: str, code: str, built: Built) -> None:
         "document_fields": document_fields,
         "passage_fields": passage_fields,
         "vectors": vectors.fingerprint if vectors is not None else "",
+        "read_ns": files.read_ns if files is not None else 0,
     }
     lines: list[Any] = [
         head,
@@ -141,6 +106,7 @@ def save_index(path: Path, key: str, code: str, built: Built) -> None:
         built.index.postings.vocabulary,
         built.counts.word_counts,
         [[source.name, source.digest] for source in built.sources],
+        {name: [s.size, s.mtime_ns, s.digest] for name, s in (files.stamps if files is not None else {}).items()},
     ]
     arrays = {name: getattr(built.index.postings, name) for name in _ARRAYS}
     arrays["frequencies"] = built.counts.frequencies
@@ -148,16 +114,16 @@ def save_index(path: Path, key: str, code: str, built: Built) -> None:
     if vectors is not None:
         arrays.update({f"vectors_{name}": getattr(vectors, name) for name in _VECTORS})
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = itertools.chain(
+    rows = itertools.chain(  # a line per field: the documents' and the passages' columns
         lines,
-        ([getattr(d, name) for name in document_fields] for d in built.corpus.documents),
-        ([getattr(p, name) for name in passage_fields] for p in built.index.passages),
+        ([getattr(d, name) for d in built.corpus.documents] for name in document_fields),
+        ([getattr(p, name) for p in built.index.passages] for name in passage_fields),
     )
     _replace(path.with_suffix(".jsonl"), lambda stream: _write_lines(stream, rows))
     _replace(path, lambda stream: np.savez(stream, allow_pickle=False, **arrays))
 
 
-def load_index(path: Path, code: str) -> tuple[str, Built] | None:
+def load_index(path: Path, code: str) -> Cached | None:
     """Return the key and contents of the cache at `path` (and its .jsonl) if sound and made by this code, else None."""
     try:
         with np.load(path, allow_pickle=False) as saved:
@@ -170,17 +136,19 @@ def load_index(path: Path, code: str) -> tuple[str, Built] | None:
                 return None
             if head.get("key") != key:
                 raise ValueError("the two files are from different builds")
-            rules, vocabulary, word_counts, sources = (json.loads(stream.readline()) for _ in range(4))
-            document_rows = [json.loads(stream.readline()) for _ in range(head["documents"])]
-            passage_rows = [json.loads(stream.readline()) for _ in range(head["passages"])]
+            rules, vocabulary, word_counts, sources, stamps = (json.loads(stream.readline()) for _ in range(5))
+            document_columns = [json.loads(stream.readline()) for _ in head["document_fields"]]
+            passage_columns = [json.loads(stream.readline()) for _ in head["passage_fields"]]
     except FileNotFoundError:
         return None
     except Exception as exc:  # any damage to a file (zip, npy header, JSON, UTF-8) means: rebuild
         logger.warning("ignoring unreadable index cache %s: %s", path, exc)
         return None
     try:
-        return key, _restore(head, rules, vocabulary, word_counts, sources, document_rows, passage_rows, arrays,
-                             saved_vectors)
+        built = _restore(head, rules, vocabulary, word_counts, sources, document_columns, passage_columns, arrays,
+                         saved_vectors)
+        return Cached(key, built, {str(n): Stamp(int(a), int(b), str(c)) for n, (a, b, c) in stamps.items()},
+                      int(head["read_ns"]))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         logger.warning("ignoring inconsistent index cache %s: %s", path, exc)
         return None
@@ -188,10 +156,10 @@ def load_index(path: Path, code: str) -> tuple[str, Built] | None:
 
 def _restore(head: dict[str, Any], *saved: Any) -> Built:
     """Turn a cache's saved values back into a build; raises on anything that does not fit."""
-    rules, vocabulary, word_counts, sources, document_rows, passage_rows, arrays, saved_vectors = saved
+    rules, vocabulary, word_counts, sources, document_columns, passage_columns, arrays, saved_vectors = saved
     synonyms = Synonyms(tuple((tuple(s), tuple(tuple(t) for t in ts)) for s, ts in rules))
-    documents = tuple(Document(**_fields(head["document_fields"], row)) for row in document_rows)
-    passages = tuple(Passage(**_fields(head["passage_fields"], row)) for row in passage_rows)
+    documents = _objects(Document, head["document_fields"], document_columns, head["documents"])
+    passages = _objects(Passage, head["passage_fields"], passage_columns, head["passages"])
     frequencies = arrays.pop("frequencies")
     postings = Postings(vocabulary=tuple(vocabulary), **arrays)
     if not isinstance(word_counts, dict) or len(sources) != len(documents) or frequencies.shape != (
@@ -230,41 +198,46 @@ def build_knowledge(
 ) -> Knowledge:
     """Load the corpus folder, index it and embed its passages, through the cache in `cache_dir`.
 
-    `cache_dir` is relative to the folder (or absolute). With cache_dir None, or a corpus that
-    cannot be fingerprinted, nothing is cached. When the corpus changed since the cache was
-    written, only new and changed articles are parsed, tokenized and embedded again. Passages are
-    embedded only with an encoder. Raises CorpusError as load_corpus does; a cache that cannot be
-    written is only logged.
+    `cache_dir` is relative to the folder (or absolute). With cache_dir None, or a corpus with a
+    linked file, nothing is cached. When the corpus changed since the cache was written, only new
+    and changed articles are parsed, tokenized and embedded again. Passages are embedded only with
+    an encoder; `processes` share a large build. Raises CorpusError as load_corpus does; a cache
+    that cannot be written is only logged.
     """
     started = time.perf_counter()
     salt = encoder.fingerprint if encoder is not None else ""
-    key = fingerprint(folder, cache_dir, salt) if cache_dir is not None else None
     path = folder / cache_dir / CACHE_FILE if cache_dir is not None else None
     code = code_key(salt)
-    cached = load_index(path, code) if key is not None and path is not None else None
-    if cached is not None and cached[0] == key and (encoder is None or cached[1].vectors is not None):
-        built = cached[1]
+    cached = load_index(path, code) if path is not None else None
+    if cached is None:
+        files = read_sources(folder)
+    else:
+        files = read_sources(folder, cached.stamps, cached.read_ns - TRUST_MARGIN_NS)
+    key = files.key(code) if path is not None and not files.linked else None
+    if cached is not None and cached.key == key and (encoder is None or cached.built.vectors is not None):
+        built = cached.built
         vectors = built.vectors if encoder else None
         knowledge = Knowledge.build(built.corpus, rarity, model, built.index, vectors, encoder)
         elapsed = time.perf_counter() - started
         logger.debug("loaded %d passages from the index cache in %.2fs", len(built.index), elapsed)
         return knowledge
-    built = build(folder, cached[1] if cached is not None else None, encoder, processes)
+    built = build(folder, cached.built if cached is not None else None, encoder, processes, files)
     knowledge = Knowledge.build(built.corpus, rarity, model, built.index, built.vectors, encoder)
     logger.debug("indexed %d passages in %.2fs", len(knowledge.index), time.perf_counter() - started)
-    if key is not None and path is not None and cache_dir is not None and fingerprint(folder, cache_dir, salt) == key:
+    if key is not None and path is not None:
         try:
-            save_index(path, key, code, built)
+            save_index(path, key, code, built, files)
         except OSError as exc:
             logger.warning("cannot write the index cache %s (set corpus.cache to a writable folder): %s", path, exc)
     return knowledge
 
 
-def _fields(names: list[str], row: list[Any]) -> dict[str, Any]:
-    """Return a saved row as keyword arguments; lists were tuples."""
-    if len(names) != len(row):
-        raise ValueError("a saved row does not match its fields")
-    return {name: tuple(value) if isinstance(value, list) else value for name, value in zip(names, row, strict=True)}
+def _objects(kind: Any, names: list[str], columns: list[list[Any]], count: int) -> tuple[Any, ...]:
+    """Return the saved columns as objects of a dataclass whose fields they are; lists were tuples."""
+    if names != [f.name for f in dataclasses.fields(kind)] or any(len(column) != count for column in columns):
+        raise ValueError(f"the saved {kind.__name__} columns do not fit")
+    columns = [[tuple(v) for v in c] if any(isinstance(v, list) for v in c) else c for c in columns]
+    return tuple(itertools.starmap(kind, zip(*columns, strict=True)))
 
 
 def _write_lines(stream: BinaryIO, rows: Iterable[Any]) -> None:

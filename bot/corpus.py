@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,13 +115,15 @@ def read_bytes(path: Path, root: Path) -> bytes:
     """Read one corpus file's bytes, refusing links out of the corpus, other than regular files and oversized files."""
     name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
-        if not path.resolve().is_relative_to(root.resolve()):
-            raise CorpusError(name, "links outside the corpus folder")
-        if not path.is_file():  # a directory, a FIFO (reading one would block) or a dangling link
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):  # the loader's walk does not enter linked folders: only a file can link out
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise CorpusError(name, "links outside the corpus folder")
+            info = path.stat() if path.exists() else info
+        if not stat.S_ISREG(info.st_mode):  # a directory, a FIFO (reading one would block) or a dangling link
             raise CorpusError(name, "is not a regular file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CorpusError(name, f"too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
+        if info.st_size > MAX_FILE_BYTES:
+            raise CorpusError(name, f"too large ({info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
         return path.read_bytes()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11's resolve())
         raise CorpusError(name, f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
@@ -147,11 +153,33 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Stamp:
+    """A file's size and modification time when it was read, and the digest of what was read."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+
+
+@dataclass(frozen=True)
 class SourceFiles:
     """What the loader read from a corpus folder: each article's text (or its problem), and the synonyms."""
 
-    articles: tuple[tuple[Source, str | CorpusError], ...]
+    articles: tuple[tuple[Source, str | CorpusError | None], ...]  # None: unchanged since a trusted stamp, not read
     synonyms: Synonyms | CorpusError
+    synonyms_digest: str
+    stamps: Mapping[str, Stamp]  # of the regular files read or trusted, by name
+    linked: bool  # some file is a symbolic link: its target may change unseen, so nothing is cached
+    read_ns: int  # when reading began (time.time_ns())
+
+    def key(self, salt: str) -> str:
+        """Return a digest of every file read (names and contents) and of `salt`."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{salt}\n{SYNONYMS_FILE} {self.synonyms_digest}\n".encode())
+        for source, _ in self.articles:
+            digest.update(f"{source.name} {source.digest}\n".encode())
+        return digest.hexdigest()
 
 
 def load_corpus(folder: Path) -> Corpus:
@@ -165,36 +193,70 @@ def load_corpus(folder: Path) -> Corpus:
     return assemble_corpus(folder, [source for source, _ in files.articles], parsed, files.synonyms)
 
 
-def read_sources(folder: Path) -> SourceFiles:
-    """Read the files the loader reads, in its order (raises CorpusError if the folder does not exist)."""
+def read_sources(folder: Path, trusted: Mapping[str, Stamp] | None = None, trusted_before_ns: int = 0) -> SourceFiles:
+    """Read the files the loader reads, in its order (raises CorpusError if the folder does not exist).
+
+    An article whose size and modification time are those of its `trusted` stamp, and that was
+    modified before `trusted_before_ns` (not within the clock's granularity of the stamp being
+    taken), is not read again: its text is None and its digest the stamp's.
+    """
     import hashlib  # only when reading a corpus: kept off the import path
 
     if not folder.is_dir():
         raise CorpusError(str(folder), "corpus folder does not exist")
-    articles: list[tuple[Source, str | CorpusError]] = []
+    read_ns = time.time_ns()
+    articles: list[tuple[Source, str | CorpusError | None]] = []
+    stamps: dict[str, Stamp] = {}
+    linked = False
     for path in sorted(folder.rglob("*.md")):
         if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name == "README.md":
             continue
         name = path.relative_to(folder).as_posix()
         try:
+            info = path.lstat()
+            linked = linked or stat.S_ISLNK(info.st_mode)
+            known = (trusted or {}).get(name)
+            if known is not None and _unchanged(known, info, trusted_before_ns):
+                articles.append((Source(name, known.digest), None))
+                stamps[name] = known
+                continue
             raw = read_bytes(path, folder)
-            articles.append((Source(name, hashlib.sha256(raw).hexdigest()), decode(raw, name)))
+            stamps[name] = Stamp(info.st_size, info.st_mtime_ns, hashlib.sha256(raw).hexdigest())
+            articles.append((Source(name, stamps[name].digest), decode(raw, name)))
+        except OSError as exc:
+            articles.append((Source(name, ""), CorpusError(name, f"cannot be read ({exc.strerror or exc})")))
         except CorpusError as exc:
             articles.append((Source(name, ""), exc))
-    synonyms_path = folder / SYNONYMS_FILE
-    synonyms: Synonyms | CorpusError = Synonyms()
-    if synonyms_path.exists() or synonyms_path.is_symlink():
-        try:
-            synonyms = Synonyms.parse(read_text(synonyms_path, folder), SYNONYMS_FILE)
-        except CorpusError as exc:
-            synonyms = exc
-    return SourceFiles(tuple(articles), synonyms)
+    synonyms, synonyms_digest, linked_synonyms = _read_synonyms(folder)
+    return SourceFiles(tuple(articles), synonyms, synonyms_digest, stamps, linked or linked_synonyms, read_ns)
 
 
-def parse_source(source: Source, text: str | CorpusError) -> Document | CorpusError:
+def _unchanged(known: Stamp, info: os.stat_result, before_ns: int) -> bool:
+    """Say whether a regular file still has the size and time of its stamp, taken well after it was last modified."""
+    same = (known.size, known.mtime_ns) == (info.st_size, info.st_mtime_ns)
+    return same and stat.S_ISREG(info.st_mode) and info.st_mtime_ns < before_ns
+
+
+def _read_synonyms(folder: Path) -> tuple[Synonyms | CorpusError, str, bool]:
+    """Read synonyms.txt if there is one: the rules (or the problem), a digest of the text, whether it is a link."""
+    import hashlib
+
+    path = folder / SYNONYMS_FILE
+    if not (path.exists() or path.is_symlink()):
+        return Synonyms(), "", False
+    try:
+        text = read_text(path, folder)
+        return Synonyms.parse(text, SYNONYMS_FILE), hashlib.sha256(text.encode()).hexdigest(), path.is_symlink()
+    except CorpusError as exc:
+        return exc, "", path.is_symlink()
+
+
+def parse_source(source: Source, text: str | CorpusError | None) -> Document | CorpusError:
     """Parse one article read by read_sources; its problem, if any, is returned, not raised."""
     if isinstance(text, CorpusError):
         return text
+    if text is None:
+        return CorpusError(source.name, "changed while it was read")
     try:
         return parse_document(text, doc_id=source.doc_id, source=source.name)
     except CorpusError as exc:

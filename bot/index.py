@@ -201,6 +201,12 @@ class Index:
         vocabulary = self.postings.vocabulary
         return frozenset([vocabulary[t] for t in self.postings.passage_terms[start:end].tolist()])
 
+    def terms_in(self, start: int, end: int) -> frozenset[str]:
+        """Return the set of stems of the passages at positions [start, end)."""
+        a, b = self._passage_starts[start], self._passage_starts[end]
+        vocabulary = self.postings.vocabulary
+        return frozenset([vocabulary[t] for t in np.unique(self.postings.passage_terms[a:b]).tolist()])
+
     def _positions_of(self, position: int) -> Mapping[str, tuple[int, ...]]:
         """Return each stem of the passage at this position with the places it stands at."""
         where: dict[str, list[int]] = {}
