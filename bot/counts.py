@@ -7,6 +7,7 @@ gives: terms are numbered in order of first appearance, as rank-bm25 meets them.
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,61 +44,142 @@ class TermCounts:
         return len(self.lengths)
 
 
-_Entry = tuple[tuple[str, ...], tuple[int, ...]]
-
-
 def count_terms(texts: Iterable[str]) -> TermCounts:
     """Tokenize texts into stems (bot.text.terms, an empty text counting as EMPTY_TERM) and count them.
 
-    Each distinct chunk of text between spaces is analysed and stemmed once: a corpus repeats its words.
+    Each text is cut at its spaces into chunks ("talks", "talks."); each distinct chunk is analysed
+    and stemmed once, and the rest is array work: a corpus repeats its chunks.
     """
-    term_numbers: dict[str, int] = {}
-    memo: dict[str, _Entry] = {}
-    capitals: dict[tuple[str, bool], _Entry] = {}  # all-capital tokens: their words depend on the text
-    word_counts: Counter[str] = Counter()
-    starts, terms, frequencies = array("q", [0]), array("i"), array("i")
-    token_starts, tokens, lengths = array("q", [0]), array("i"), array("q")
+    texts = list(texts)
+    table: dict[str, int] = {}
+    numbers = itertools.count()
+    seen = array("i")  # each chunk's number in `table` (first come, not dense)
+    chunk_starts = array("q", [0])
     for text in texts:
-        chunks = fold_chunks(text)
-        shouting: bool | None = None
-        found_words: list[str] = []
-        found: list[int] = []
-        for chunk in chunks:  # a text repeats its chunks ("talks", "talks."): each is analysed once
-            entry = memo.get(chunk)
-            if entry is None:
-                raws = raw_tokens(chunk)
-                if any(depends_on_shouting(raw) for raw in raws):
-                    shouting = is_shouting(" ".join(chunks)) if shouting is None else shouting
-                    entry = capitals.get((chunk, shouting))
-                    if entry is None:
-                        entry = capitals[chunk, shouting] = _analyse(raws, shouting, term_numbers)
-                else:
-                    entry = memo[chunk] = _analyse(raws, False, term_numbers)
-            found_words += entry[0]
-            found += entry[1]
-        word_counts.update(found_words)
-        tokens.extend(found)
-        token_starts.append(len(tokens))
-        counts = Counter(found) if found else {term_numbers.setdefault(EMPTY_TERM, len(term_numbers)): 1}
-        terms.extend(counts.keys())
-        frequencies.extend(counts.values())
-        starts.append(len(terms))
-        lengths.append(max(len(found), 1))
+        seen.extend(map(table.setdefault, fold_chunks(text), numbers))
+        chunk_starts.append(len(seen))
+    analysis = _Analysis(table)
+    chunks = analysis.dense(np.frombuffer(seen, dtype=np.int32))
+    del seen
+    starts = np.frombuffer(chunk_starts, dtype=np.int64)
+    chunks = analysis.shout(chunks, starts, texts)
+    tokens, token_starts = analysis.expand(chunks, starts)
+    word_counts = analysis.word_counts(np.bincount(chunks, minlength=analysis.size))
+    del chunks
+    passage_starts, passage_terms, frequencies = _distinct(tokens, token_starts, analysis.empty_term())
+    vocabulary, renumber = _first_appearance(tuple(analysis.terms), passage_terms)
     return TermCounts(
-        vocabulary=tuple(term_numbers),
-        passage_starts=np.frombuffer(starts, dtype=np.int64),  # views of the arrays: no copies
-        passage_terms=np.frombuffer(terms, dtype=np.int32),
-        frequencies=np.frombuffer(frequencies, dtype=np.int32),
-        lengths=np.frombuffer(lengths, dtype=np.int64),
-        token_starts=np.frombuffer(token_starts, dtype=np.int64),
-        tokens=np.frombuffer(tokens, dtype=np.int32),
-        word_counts=dict(word_counts),
+        vocabulary=vocabulary,
+        passage_starts=passage_starts,
+        passage_terms=renumber[passage_terms],
+        frequencies=frequencies,
+        lengths=np.maximum(np.diff(token_starts), 1),
+        token_starts=token_starts,
+        tokens=renumber[tokens],
+        word_counts=word_counts,
     )
 
 
-def _analyse(raws: Iterable[str], shouting: bool, term_numbers: dict[str, int]) -> _Entry:
-    found = tuple(word for raw in raws for word in token_words(raw, shouting))
-    return found, tuple(term_numbers.setdefault(stem(word), len(term_numbers)) for word in found)
+class _Analysis:
+    """The distinct chunks of a count, analysed: their words, and their terms numbered as first met."""
+
+    def __init__(self, table: dict[str, int]) -> None:
+        self.terms: dict[str, int] = {}
+        self.words: list[tuple[str, ...]] = []
+        self.term_lists: list[tuple[int, ...]] = []
+        self.capitals: list[bool] = []
+        self._numbers = np.fromiter(table.values(), dtype=np.int64, count=len(table))
+        self._chunks = list(table)
+        self._shouted: dict[int, int] = {}
+        for chunk in self._chunks:
+            raws = raw_tokens(chunk)
+            self.capitals.append(any(depends_on_shouting(raw) for raw in raws))
+            self._add(raws, shouting=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.words)
+
+    def _add(self, raws: list[str], shouting: bool) -> int:
+        found = tuple(word for raw in raws for word in token_words(raw, shouting))
+        self.words.append(found)
+        self.term_lists.append(tuple(self.terms.setdefault(stem(word), len(self.terms)) for word in found))
+        return len(self.words) - 1
+
+    def dense(self, seen: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """Return the chunk numbers of `table` as 0, 1, 2… in order of first appearance."""
+        dense = np.zeros(int(self._numbers.max()) + 1 if len(self._numbers) else 1, dtype=np.int32)
+        dense[self._numbers] = np.arange(len(self._numbers), dtype=np.int32)
+        return dense[seen]
+
+    def shout(
+        self, chunks: npt.NDArray[np.int32], starts: npt.NDArray[np.int64], texts: Sequence[str]
+    ) -> npt.NDArray[np.int32]:
+        """In texts written in capitals, give all-capital chunks ("US") their shouted analysis (a stop word)."""
+        capitals = np.array(self.capitals, dtype=bool)
+        where = np.flatnonzero(capitals[chunks])
+        if len(where) == 0:
+            return chunks
+        owners = np.searchsorted(starts, where, side="right") - 1
+        shouting = {int(p) for p in np.unique(owners) if is_shouting(" ".join(fold_chunks(texts[int(p)])))}
+        chunks = chunks.copy()
+        for at, owner in zip(where.tolist(), owners.tolist(), strict=True):
+            if owner in shouting:
+                chunk = int(chunks[at])
+                if chunk not in self._shouted:
+                    self._shouted[chunk] = self._add(raw_tokens(self._chunks[chunk]), shouting=True)
+                chunks[at] = self._shouted[chunk]
+        return chunks
+
+    def expand(
+        self, chunks: npt.NDArray[np.int32], starts: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+        """Return the texts' term numbers in order, and where each text's start."""
+        sizes = np.array([len(t) for t in self.term_lists], dtype=np.int64)
+        flat = np.fromiter((t for terms in self.term_lists for t in terms), dtype=np.int32, count=int(sizes.sum()))
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        per_chunk = sizes[chunks]
+        ends = np.zeros(len(chunks) + 1, dtype=np.int64)
+        np.cumsum(per_chunk, out=ends[1:])
+        total = int(ends[-1])
+        # token i comes from chunk c = owner[i], at place i - ends[c] among that chunk's terms
+        owner = np.repeat(np.arange(len(chunks), dtype=np.int64), per_chunk)
+        tokens = flat[offsets[chunks[owner]] + (np.arange(total, dtype=np.int64) - ends[owner])]
+        return tokens, ends[starts]
+
+    def word_counts(self, occurrences: npt.NDArray[np.int64]) -> dict[str, int]:
+        """Return how often each content word occurs, from how often each chunk does."""
+        counts: Counter[str] = Counter()
+        for chunk in np.flatnonzero(occurrences).tolist():
+            for word in self.words[chunk]:
+                counts[word] += int(occurrences[chunk])
+        return dict(counts)
+
+    def empty_term(self) -> int:
+        """Return the number of EMPTY_TERM, the one term of a text without content words."""
+        return self.terms.setdefault(EMPTY_TERM, len(self.terms))
+
+
+def _distinct(
+    tokens: npt.NDArray[np.int32], token_starts: npt.NDArray[np.int64], empty: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Return each text's distinct terms in order of first appearance and how often each occurs."""
+    texts = len(token_starts) - 1
+    lengths = np.diff(token_starts)
+    owners = np.repeat(np.arange(texts, dtype=np.int64), lengths)
+    places = np.arange(len(tokens), dtype=np.int64)
+    hollow = np.flatnonzero(lengths == 0)  # texts without content words hold EMPTY_TERM once
+    owners = np.concatenate([owners, hollow])
+    terms = np.concatenate([tokens.astype(np.int64), np.full(len(hollow), empty, dtype=np.int64)])
+    places = np.concatenate([places, token_starts[hollow]])
+    width = int(terms.max()) + 1 if len(terms) else 1
+    pairs, first, counts = np.unique(owners * width + terms, return_index=True, return_counts=True)
+    order = np.lexsort((places[first], pairs // width))
+    pairs, counts = pairs[order], counts[order]
+    starts = np.zeros(texts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pairs // width, minlength=texts), out=starts[1:])
+    return starts, (pairs % width).astype(np.int32), counts.astype(np.int32)
 
 
 def take_passages(counts: TermCounts, start: int, end: int) -> TermCounts:

@@ -19,6 +19,8 @@ ODD_TEXTS = [
     "The and of it. Was it?",
     "NATO's build-up near Ukraine's border; a build-up, a buildup.",
     "Talks talks talks talks talks about talks.",
+    "THE US AND IT ARE HERE, SAID THE WHO.",  # all capitals: "US", "IT" and "WHO" are stop words here
+    "The US and IT are here, said the WHO.",  # acronyms among lower-case words: kept
 ]
 
 
