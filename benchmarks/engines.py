@@ -81,7 +81,7 @@ def time_queries(search: Callable[[list[str]], int], queries: Sequence[list[str]
 def run_talksbot_build(folder: Path, count: int) -> EngineResult:
     """Build from the corpus files with no cache (in two processes, as the bot does), then write the cache."""
     from bot.build import build
-    from bot.cache import CACHE_FILE, code_key, save_index
+    from bot.cache import CACHE_FILE, Cached, code_key, save_index
     from bot.corpus import read_sources
     from bot.knowledge import Knowledge
     from bot.model import load_model
@@ -105,7 +105,8 @@ def run_talksbot_build(folder: Path, count: int) -> EngineResult:
     stages["speller, document terms"] = clock() - mark
     seconds = clock() - started
     mark = clock()
-    save_index(corpus_folder / CACHE_DIR / CACHE_FILE, files.key(code_key()), code_key(), built, files)
+    state = Cached(files.key(code_key()), code_key(), built, files.stamps, files.read_ns)
+    save_index(corpus_folder / CACHE_DIR / CACHE_FILE, state)
     stages["write cache"] = clock() - mark
     return EngineResult("talksbot-build", len(knowledge.index), build_s=seconds, rss_mb=peak_rss_mb(), stages=stages)
 

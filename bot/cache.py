@@ -28,7 +28,7 @@ import numpy as np
 
 from bot import __version__
 from bot.build import Built, build, document_starts
-from bot.corpus import Corpus, Document, Source, SourceFiles, Stamp, read_sources
+from bot.corpus import Corpus, Document, Source, Stamp, read_sources
 from bot.counts import TermCounts
 from bot.index import Index, Postings
 from bot.knowledge import Knowledge, Vectors
@@ -74,12 +74,13 @@ class Cached:
     """What a cache holds: the build, its key, and the stamps of the files it was built from."""
 
     key: str
+    code: str  # code_key() of the code that built it
     built: Built
     stamps: Mapping[str, Stamp]
     read_ns: int  # when the files were read
 
 
-def save_index(path: Path, key: str, code: str, built: Built, files: SourceFiles | None = None) -> None:
+def save_index(path: Path, state: Cached) -> None:
     """Write the index arrays to `path` (.npz) and the corpus and passages beside it (.jsonl).
 
     Each file is replaced atomically and both carry the key, so a reader that catches one new
@@ -88,17 +89,18 @@ def save_index(path: Path, key: str, code: str, built: Built, files: SourceFiles
     """
     document_fields = [f.name for f in dataclasses.fields(Document)]
     passage_fields = [f.name for f in dataclasses.fields(Passage)]
+    built, key = state.built, state.key
     vectors = built.vectors
     head = {
         "format": CACHE_FORMAT,
         "key": key,
-        "code": code,
+        "code": state.code,
         "documents": len(built.corpus.documents),
         "passages": len(built.index.passages),
         "document_fields": document_fields,
         "passage_fields": passage_fields,
         "vectors": vectors.fingerprint if vectors is not None else "",
-        "read_ns": files.read_ns if files is not None else 0,
+        "read_ns": state.read_ns,
     }
     lines: list[Any] = [
         head,
@@ -106,7 +108,7 @@ def save_index(path: Path, key: str, code: str, built: Built, files: SourceFiles
         built.index.postings.vocabulary,
         built.counts.word_counts,
         [[source.name, source.digest] for source in built.sources],
-        {name: [s.size, s.mtime_ns, s.digest] for name, s in (files.stamps if files is not None else {}).items()},
+        {name: [s.size, s.mtime_ns, s.digest] for name, s in state.stamps.items()},
     ]
     arrays = {name: getattr(built.index.postings, name) for name in _ARRAYS}
     arrays["frequencies"] = built.counts.frequencies
@@ -147,8 +149,8 @@ def load_index(path: Path, code: str) -> Cached | None:
     try:
         built = _restore(head, rules, vocabulary, word_counts, sources, document_columns, passage_columns, arrays,
                          saved_vectors)
-        return Cached(key, built, {str(n): Stamp(int(a), int(b), str(c)) for n, (a, b, c) in stamps.items()},
-                      int(head["read_ns"]))
+        trusted = {str(n): Stamp(int(a), int(b), str(c)) for n, (a, b, c) in stamps.items()}
+        return Cached(key, code, built, trusted, int(head["read_ns"]))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         logger.warning("ignoring inconsistent index cache %s: %s", path, exc)
         return None
@@ -188,6 +190,25 @@ def _restore(head: dict[str, Any], *saved: Any) -> Built:
     return built
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A build ready to serve, what the next build can start from, and the writing of its cache."""
+
+    knowledge: Knowledge
+    state: Cached
+    path: Path | None  # where to write the cache; None: nothing to write
+
+    def save(self) -> None:
+        """Write the cache (if there is one to write); a cache that cannot be written is only logged."""
+        if self.path is None:
+            return
+        try:
+            save_index(self.path, self.state)
+        except OSError as exc:
+            advice = "set corpus.cache to a writable folder"
+            logger.warning("cannot write the index cache %s (%s): %s", self.path, advice, exc)
+
+
 def build_knowledge(
     folder: Path,
     rarity: WordRarity,
@@ -204,32 +225,46 @@ def build_knowledge(
     an encoder; `processes` share a large build. Raises CorpusError as load_corpus does; a cache
     that cannot be written is only logged.
     """
+    prepared = prepare_knowledge(folder, rarity, cache_dir, model, encoder, processes)
+    prepared.save()
+    return prepared.knowledge
+
+
+def prepare_knowledge(
+    folder: Path,
+    rarity: WordRarity,
+    cache_dir: Path | None = CACHE_FOLDER,
+    model: Model | None = None,
+    encoder: Encoder | None = None,
+    processes: int = 2,
+    previous: Cached | None = None,
+) -> Prepared:
+    """Build as build_knowledge does, starting from `previous` (the last build's state) if given,
+    else from the cache; leave writing the cache to the caller (Prepared.save)."""
     started = time.perf_counter()
     salt = encoder.fingerprint if encoder is not None else ""
     path = folder / cache_dir / CACHE_FILE if cache_dir is not None else None
     code = code_key(salt)
-    cached = load_index(path, code) if path is not None else None
+    cached = previous if previous is not None and previous.code == code else None
+    if cached is None and path is not None:
+        cached = load_index(path, code)
     if cached is None:
         files = read_sources(folder)
     else:
         files = read_sources(folder, cached.stamps, cached.read_ns - TRUST_MARGIN_NS)
-    key = files.key(code) if path is not None and not files.linked else None
+    key = files.key(code)
+    path = None if files.linked else path
     if cached is not None and cached.key == key and (encoder is None or cached.built.vectors is not None):
         built = cached.built
         vectors = built.vectors if encoder else None
         knowledge = Knowledge.build(built.corpus, rarity, model, built.index, vectors, encoder)
         elapsed = time.perf_counter() - started
         logger.debug("loaded %d passages from the index cache in %.2fs", len(built.index), elapsed)
-        return knowledge
+        return Prepared(knowledge, cached, None)
     built = build(folder, cached.built if cached is not None else None, encoder, processes, files)
     knowledge = Knowledge.build(built.corpus, rarity, model, built.index, built.vectors, encoder)
     logger.debug("indexed %d passages in %.2fs", len(knowledge.index), time.perf_counter() - started)
-    if key is not None and path is not None:
-        try:
-            save_index(path, key, code, built, files)
-        except OSError as exc:
-            logger.warning("cannot write the index cache %s (set corpus.cache to a writable folder): %s", path, exc)
-    return knowledge
+    return Prepared(knowledge, Cached(key, code, built, files.stamps, files.read_ns), path)
 
 
 def _objects(kind: Any, names: list[str], columns: list[list[Any]], count: int) -> tuple[Any, ...]:
