@@ -184,6 +184,16 @@ def _ratio(seconds: float | None, build: EngineResult | None) -> float | None:
     return seconds / build.build_s
 
 
+def _million_targets(add: Any, million: Row | None) -> None:
+    """The targets at 1M passages: cold build, warm start, answer p99 and RSS."""
+    build = million.build if million else None
+    add("1M: cold build", build.build_s if build else None, 180, " s")
+    add("1M: warm start / cold build", _ratio(million.result.cache_load_s if million else None, build), 0.1, "×")
+    answer = million.result.answer if million else None
+    add("1M: answer p99, lexical", answer.p99 if answer else None, 15, " ms")
+    add("1M: RSS (serving)", million.result.rss_mb if million else None, 2500, " MB")
+
+
 def _scale_targets(add: Any, ours: Row | None, plain: Row | None) -> None:
     """The archive-scale targets at 100k: cold build against rank-bm25's, warm start and reload against the build."""
     build = ours.build if ours else None
@@ -246,14 +256,7 @@ def evaluate_targets(
     _scale_targets(add, ours, plain)
     second = ours.result.second_stage if ours else None
     add("100k: second stage p99 per question (lexical)", second.p99 if second else None, 25, " ms")
-    million = {row.engine: row for row in rows if row.passages == MILLION}.get("talksbot")
-    if million is not None:
-        add("1M: cold build", million.build.build_s if million.build else None, 180, " s")
-        add("1M: warm start / cold build", _ratio(million.result.cache_load_s, million.build), 0.1, "×")
-        add("1M: answer p99, lexical", million.result.answer.p99 if million.result.answer else None, 15, " ms")
-        add("1M: RSS (serving)", million.result.rss_mb, 2500, " MB")
-    else:
-        targets.append(Target("1M passages", "not measured in this run", "see the targets above", None))
+    _million_targets(add, {row.engine: row for row in rows if row.passages == MILLION}.get("talksbot"))
     if isinstance(telegram, TelegramResult):
         add("Telegram: per-update time / echo bot's", telegram.ratio, 1.2, "×")
     else:

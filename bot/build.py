@@ -9,6 +9,7 @@ the index is the one a full build gives (tests/test_incremental.py).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import pickle
@@ -43,6 +44,20 @@ class Built:
     counts: TermCounts
     sources: tuple[Source, ...]  # one per document, in order
     vectors: Vectors | None = None
+
+    @functools.cached_property
+    def document_starts(self) -> list[int]:
+        """Where each document's passages start, and the end; ValueError unless they follow the documents."""
+        passages, documents = self.index.passages, self.corpus.documents
+        starts = [0]
+        for n in range(1, len(passages)):
+            if passages[n].doc_id != passages[n - 1].doc_id:
+                starts.append(n)
+        starts.append(len(passages))
+        ids = [passages[n].doc_id for n in starts[:-1]]
+        if ids != [doc.doc_id for doc in documents] or [s.doc_id for s in self.sources] != ids:
+            raise ValueError("the passages do not follow the documents")
+        return starts
 
 
 @dataclass(frozen=True)
@@ -166,24 +181,10 @@ def _reusable(previous: Built | None) -> dict[Source, tuple[Document, int, int]]
     if previous is None:
         return {}
     kept: dict[Source, tuple[Document, int, int]] = {}
-    starts = document_starts(previous)
+    starts = previous.document_starts
     for n, (source, doc) in enumerate(zip(previous.sources, previous.corpus.documents, strict=True)):
         kept[source] = (doc, starts[n], starts[n + 1])
     return kept
-
-
-def document_starts(built: Built) -> list[int]:
-    """Return where each document's passages start, and the end; ValueError unless they follow the documents."""
-    passages, documents = built.index.passages, built.corpus.documents
-    starts = [0]
-    for n in range(1, len(passages)):
-        if passages[n].doc_id != passages[n - 1].doc_id:
-            starts.append(n)
-    starts.append(len(passages))
-    ids = [passages[n].doc_id for n in starts[:-1]]
-    if ids != [doc.doc_id for doc in documents] or [s.doc_id for s in built.sources] != ids:
-        raise ValueError("the previous build's passages do not follow its documents")
-    return starts
 
 
 # A run of passages taken whole from one place: -1 the previous build, else a share of `parsed`.

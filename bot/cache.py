@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from bot import __version__
-from bot.build import Built, build, document_starts
+from bot.build import Built, build
 from bot.corpus import Corpus, Document, Source, Stamp, read_sources
 from bot.counts import TermCounts
 from bot.index import Index, Postings
@@ -186,7 +186,7 @@ def _restore(head: dict[str, Any], *saved: Any) -> Built:
             raise ValueError("the saved embeddings do not fit the passages")
     files = tuple(Source(str(name), str(digest)) for name, digest in sources)
     built = Built(Corpus(documents, synonyms), index, counts, files, vectors)
-    document_starts(built)  # raises unless the passages follow the documents
+    built.document_starts  # noqa: B018  (raises unless the passages follow the documents)
     return built
 
 
@@ -271,7 +271,7 @@ def _objects(kind: Any, names: list[str], columns: list[list[Any]], count: int) 
     """Return the saved columns as objects of a dataclass whose fields they are; lists were tuples."""
     if names != [f.name for f in dataclasses.fields(kind)] or any(len(column) != count for column in columns):
         raise ValueError(f"the saved {kind.__name__} columns do not fit")
-    columns = [[tuple(v) for v in c] if any(isinstance(v, list) for v in c) else c for c in columns]
+    columns = [[tuple(v) for v in c] if c and isinstance(c[0], list) else c for c in columns]  # a column is of one type
     return tuple(itertools.starmap(kind, zip(*columns, strict=True)))
 
 

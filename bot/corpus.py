@@ -149,7 +149,7 @@ class Source:
     @property
     def doc_id(self) -> str:
         """The document id of an article file: its path without the .md suffix."""
-        return Path(self.name).with_suffix("").as_posix()
+        return self.name[: -len(".md")] if self.name.endswith(".md") else Path(self.name).with_suffix("").as_posix()
 
 
 @dataclass(frozen=True)
@@ -208,19 +208,18 @@ def read_sources(folder: Path, trusted: Mapping[str, Stamp] | None = None, trust
     articles: list[tuple[Source, str | CorpusError | None]] = []
     stamps: dict[str, Stamp] = {}
     linked = False
-    for path in sorted(folder.rglob("*.md")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name == "README.md":
-            continue
-        name = path.relative_to(folder).as_posix()
+    root = str(folder)
+    for parts in _article_paths(folder):
+        name = "/".join(parts)
         try:
-            info = path.lstat()
+            info = os.lstat(os.path.join(root, *parts))
             linked = linked or stat.S_ISLNK(info.st_mode)
             known = (trusted or {}).get(name)
             if known is not None and _unchanged(known, info, trusted_before_ns):
                 articles.append((Source(name, known.digest), None))
                 stamps[name] = known
                 continue
-            raw = read_bytes(path, folder)
+            raw = read_bytes(folder.joinpath(*parts), folder)
             stamps[name] = Stamp(info.st_size, info.st_mtime_ns, hashlib.sha256(raw).hexdigest())
             articles.append((Source(name, stamps[name].digest), decode(raw, name)))
         except OSError as exc:
@@ -229,6 +228,29 @@ def read_sources(folder: Path, trusted: Mapping[str, Stamp] | None = None, trust
             articles.append((Source(name, ""), exc))
     synonyms, synonyms_digest, linked_synonyms = _read_synonyms(folder)
     return SourceFiles(tuple(articles), synonyms, synonyms_digest, stamps, linked or linked_synonyms, read_ns)
+
+
+def _article_paths(folder: Path) -> list[tuple[str, ...]]:
+    """Return the articles' paths in the folder as tuples of names, in the order of sorted(folder.rglob("*.md")).
+
+    Like rglob, the walk does not enter linked folders; names starting with a dot and README.md are left out.
+    """
+    found: list[tuple[str, ...]] = []
+    pending: list[tuple[str, ...]] = [()]
+    while pending:
+        here = pending.pop()
+        try:
+            entries = list(os.scandir(folder.joinpath(*here)))
+        except OSError:  # a folder that cannot be listed is passed over, as rglob passes it over
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.name.endswith(".md") and entry.name != "README.md":
+                found.append((*here, entry.name))
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((*here, entry.name))
+    return sorted(found)
 
 
 def _unchanged(known: Stamp, info: os.stat_result, before_ns: int) -> bool:

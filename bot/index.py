@@ -169,7 +169,9 @@ class Index:
         """Index passages whose terms were already counted (count_terms of their texts, or counts merged)."""
         if not passages or len(passages) != len(counts):
             raise ValueError("an index needs at least one passage, and the counts of each")
-        return cls.restore(passages, weigh(counts), counts.surface_words)
+        index = cls.__new__(cls)
+        index._adopt(tuple(passages), weigh(counts), counts.surface_words)
+        return index
 
     @classmethod
     def restore(cls, passages: Sequence[Passage], postings: Postings, surface_words: frozenset[str]) -> Index:
