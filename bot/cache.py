@@ -164,9 +164,14 @@ def _restore(head: dict[str, Any], *saved: Any) -> Built:
     passages = _objects(Passage, head["passage_fields"], passage_columns, head["passages"])
     frequencies = arrays.pop("frequencies")
     postings = Postings(vocabulary=tuple(vocabulary), **arrays)
-    if not isinstance(word_counts, dict) or len(sources) != len(documents) or frequencies.shape != (
-        len(postings.passage_terms),
-    ):
+    fits = (
+        isinstance(word_counts, dict)
+        and all(type(n) is int for n in word_counts.values())
+        and len(sources) == len(documents)
+        and frequencies.shape == postings.passage_terms.shape
+        and (len(frequencies) == 0 or int(frequencies.min()) >= 1)
+    )
+    if not fits:
         raise ValueError("the saved sources or counts do not fit the documents")
     index = Index.restore(passages, postings, frozenset(word_counts))
     counts = TermCounts(
@@ -182,8 +187,11 @@ def _restore(head: dict[str, Any], *saved: Any) -> Built:
     vectors = None
     if len(saved_vectors) == len(_VECTORS):
         vectors = Vectors(fingerprint=str(head.get("vectors", "")), **saved_vectors)
-        if len(vectors.passages) != len(passages) or len(vectors.sentence_starts) != len(passages) + 1:
+        starts = vectors.sentence_starts
+        if len(vectors.passages) != len(passages) or len(starts) != len(passages) + 1:
             raise ValueError("the saved embeddings do not fit the passages")
+        if int(starts[0]) != 0 or int(starts[-1]) != len(vectors.sentences) or bool(np.any(np.diff(starts) < 0)):
+            raise ValueError("the saved sentence embeddings do not fit the passages")
     files = tuple(Source(str(name), str(digest)) for name, digest in sources)
     built = Built(Corpus(documents, synonyms), index, counts, files, vectors)
     built.document_starts  # noqa: B018  (raises unless the passages follow the documents)
