@@ -14,7 +14,6 @@ import itertools
 import logging
 import pickle
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,9 @@ from bot.semantic import Encoder
 
 logger = logging.getLogger(__name__)
 
-# Below this much new text (characters), a second process costs more to start than it saves.
-PARALLEL_CHARS = 4_000_000
+# Below this much new text (characters, some 25,000 passages), a second process costs more to
+# start, feed and hear back from than it saves.
+PARALLEL_CHARS = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -224,17 +224,23 @@ def _join(runs: list[_Run], previous: Built | None, gone: list[tuple[int, int]],
     """Join the runs' term counts; word counts: the previous ones, less those of `gone` passages, plus new ones."""
     if len(runs) == 1 and runs[0][0] >= 0 and runs[0][2] - runs[0][1] == len(parsed[runs[0][0]].counts):
         return parsed[runs[0][0]].counts  # one share counted all: nothing to join
-    words: Counter[str] = Counter()
+    words = dict(previous.counts.word_counts) if previous is not None else {}
     if previous is not None:
-        words.update(previous.counts.word_counts)
-        words.subtract(count_terms(p.text for a, b in gone for p in previous.index.passages[a:b]).word_counts)
+        gone_words = count_terms(p.text for a, b in gone for p in previous.index.passages[a:b]).word_counts
+        for word, n in gone_words.items():
+            left = words.get(word, 0) - n
+            if left > 0:
+                words[word] = left
+            else:
+                words.pop(word, None)
     for share in parsed:
-        words.update(share.counts.word_counts)
+        for word, n in share.counts.word_counts.items():
+            words[word] = words.get(word, 0) + n
     parts = []
     for where, a, b in runs:
         source = previous.counts if where < 0 and previous is not None else parsed[where].counts
         parts.append(take_passages(source, a, b))
-    return merge_counts(parts, {word: n for word, n in words.items() if n > 0})
+    return merge_counts(parts, words)
 
 
 def _vectors(runs: list[_Run], previous: Built | None, parsed: list[Parsed], encoder: Encoder) -> Vectors:

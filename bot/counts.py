@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from bot.text import depends_on_shouting, fold_chunks, is_shouting, raw_tokens, stem, token_words
+from bot.text import (
+    ABBREVIATIONS,
+    STOP_WORDS,
+    depends_on_shouting,
+    fold_chunks,
+    is_shouting,
+    raw_tokens,
+    stem,
+    stem_all,
+    token_words,
+)
 
 # The one term of a passage without content words, as the design's rank-bm25 model had it.
 EMPTY_TERM = "\x00empty"
@@ -92,9 +102,18 @@ class _Analysis:
         self._chunks = list(table)
         self._shouted: dict[int, int] = {}
         for chunk in self._chunks:
-            raws = raw_tokens(chunk)
-            self.capitals.append(any(depends_on_shouting(raw) for raw in raws))
-            self._add(raws, shouting=False)
+            found = _plain_words(chunk)
+            if found is None:
+                raws = raw_tokens(chunk)
+                self.capitals.append(any(depends_on_shouting(raw) for raw in raws))
+                found = tuple(word for raw in raws for word in token_words(raw, False))
+            else:
+                self.capitals.append(False)
+            self.words.append(found)
+        distinct = list(dict.fromkeys(word for found in self.words for word in found))
+        self._stems = dict(zip(distinct, stem_all(distinct), strict=True))
+        for found in self.words:
+            self.term_lists.append(tuple(self.terms.setdefault(self._stems[word], len(self.terms)) for word in found))
 
     @property
     def size(self) -> int:
@@ -105,6 +124,7 @@ class _Analysis:
         self.words.append(found)
         self.term_lists.append(tuple(self.terms.setdefault(stem(word), len(self.terms)) for word in found))
         return len(self.words) - 1
+
 
     def dense(self, seen: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
         """Return the chunk numbers of `table` as 0, 1, 2… in order of first appearance."""
@@ -159,6 +179,17 @@ class _Analysis:
     def empty_term(self) -> int:
         """Return the number of EMPTY_TERM, the one term of a text without content words."""
         return self.terms.setdefault(EMPTY_TERM, len(self.terms))
+
+
+def _plain_words(chunk: str) -> tuple[str, ...] | None:
+    """The words of a chunk that is one lower-case ASCII word (a full stop or comma after it at most), else None.
+
+    The same as bot.text.words gives, without its regular expression: most chunks of prose are such words.
+    """
+    word = chunk[:-1] if chunk[-1] in ".,;:!?" else chunk
+    if not (word.isascii() and word.isalpha() and word.islower()) or word in ABBREVIATIONS:
+        return None
+    return () if word in STOP_WORDS else (word,)
 
 
 def _distinct(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -168,6 +168,11 @@ def _snowball() -> snowballstemmer.stemmer:
 def stem(word: str) -> str:
     """Return the Snowball (Porter 2) stem of one lower-case word."""
     return str(_snowball().stemWord(word))
+
+
+def stem_all(words: Sequence[str]) -> list[str]:
+    """Return the stems of many words at once, as stem gives them one by one."""
+    return [str(s) for s in _snowball().stemWords(list(words))]
 
 
 def terms(text: str) -> list[str]:
