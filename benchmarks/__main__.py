@@ -17,6 +17,7 @@ from benchmarks.engines import EngineResult, parse_result
 from benchmarks.generate import DEFAULT_SEED, write_archive
 from benchmarks.measure import ROOT, run_command
 from benchmarks.report import (
+    MILLION,
     PLOT_FILE,
     Row,
     agreement,
@@ -26,6 +27,7 @@ from benchmarks.report import (
     benchmarks_markdown,
     evaluate_targets,
     plot,
+    reload_line,
     stages_line,
     targets_table,
     telegram_text,
@@ -33,7 +35,6 @@ from benchmarks.report import (
 from benchmarks.telegram import TelegramResult, measure_telegram
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
-MILLION = 1_000_000
 # Plain rank-bm25 takes about 2 s per question at 1M passages: it answers only this many there.
 MILLION_REFERENCE_QUERIES = 100
 
@@ -74,8 +75,13 @@ def measure_archive(size: int, args: argparse.Namespace) -> list[Row]:
     archive = write_archive(args.out / f"archive-{size}", size, args.queries, args.seed)
     build = run_engine("talksbot-build", archive.folder, args.queries)
     ours = run_engine("talksbot", archive.folder, args.queries)
+    reload = run_engine("talksbot-reload", archive.folder, args.queries)
     if not build.skipped and build.stages:
         print(stages_line(build), flush=True)
+    if reload.skipped:
+        print(f"talksbot reload: {reload.skipped}", flush=True)
+    else:
+        print(f"talksbot reload of {size:,} passages: {reload_line(reload)}", flush=True)
     engines: list[tuple[str, EngineResult, EngineResult | None]] = [
         ("talksbot", ours, None if build.skipped else build)
     ]
@@ -86,6 +92,8 @@ def measure_archive(size: int, args: argparse.Namespace) -> list[Row]:
         engines.append(("rank-bm25", reference, None))
         engines.append(("bm25s", run_engine("bm25s", archive.folder, args.queries), None))
     rows = [Row(size, name, result, built, agreement(result, reference)) for name, result, built in engines]
+    if not reload.skipped:
+        rows[0] = Row(size, "talksbot", ours, rows[0].build, rows[0].agreement, reload)
     for row in rows:
         print(archive_row(row, reference), flush=True)
     return rows
@@ -108,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         measured = measure_archive(size, args)
         rows += measured
         build_lines += [stages_line(r.build) for r in measured if r.build is not None]
+        for row in measured:
+            if row.reload is not None:
+                build_lines.append(f"talksbot reload of {row.passages:,} passages: {reload_line(row.reload)}")
     print("\n## Telegram path\n", flush=True)
     telegram: TelegramResult | str = "skipped (--no-telegram)"
     if not args.no_telegram:

@@ -27,7 +27,10 @@ from benchmarks.measure import Latency, peak_rss_mb, percentiles
 TOP_K = 10
 WARM_UP = 10
 CACHE_DIR = Path(".talksbot-cache")
-ENGINES = ("talksbot-build", "talksbot", "rank-bm25", "bm25s")
+ENGINES = ("talksbot-build", "talksbot", "talksbot-reload", "rank-bm25", "bm25s")
+# The article an editor adds to the archive for the reload measurement (then removes again).
+ADDED_ARTICLE = "zz-benchmark-added.md"
+ADDED_PARAGRAPH = "A late paragraph about quarantined zeppelins and the ombudsman of Tromsø."
 
 
 @dataclass
@@ -41,6 +44,10 @@ class EngineResult:
     rss_mb: float = 0.0
     search: Latency | None = None
     answer: Latency | None = None  # talksbot only: the whole answer path (Library.ask)
+    second_stage: Latency | None = None  # talksbot only: per question, the answer path less its first stage
+    reload_s: float | None = None  # talksbot-reload: Library.reload after one article was added
+    reload_saved_s: float | None = None  # … until its cache was written too (in the background)
+    reload_remove_s: float | None = None  # … after that article was removed again
     top1: list[int] = field(default_factory=list)  # per query; -1 when nothing scores above 0
     ties: list[list[int]] = field(default_factory=list)  # reference only: every passage tied at the top
     stages: dict[str, float] = field(default_factory=dict)  # talksbot-build: seconds per stage
@@ -79,13 +86,12 @@ def time_queries(search: Callable[[list[str]], int], queries: Sequence[list[str]
 
 
 def run_talksbot_build(folder: Path, count: int) -> EngineResult:
-    """Build from the corpus files with no cache, stage by stage, then write the cache."""
-    from bot.cache import CACHE_FILE, fingerprint, save_index
-    from bot.corpus import load_corpus
-    from bot.index import Index, count_terms, weigh
+    """Build from the corpus files with no cache (in two processes, as the bot does), then write the cache."""
+    from bot.build import build
+    from bot.cache import CACHE_FILE, Cached, code_key, save_index
+    from bot.corpus import read_sources
     from bot.knowledge import Knowledge
     from bot.model import load_model
-    from bot.passages import split_all
     from bot.text import WordRarity
 
     corpus_folder = folder / "corpus"
@@ -96,28 +102,20 @@ def run_talksbot_build(folder: Path, count: int) -> EngineResult:
     rarity = WordRarity.load()
     stages["word table"] = clock() - started
     mark = clock()
-    corpus = load_corpus(corpus_folder)
-    stages["load corpus"] = clock() - mark
+    files = read_sources(corpus_folder)
+    stages["read files"] = clock() - mark
     mark = clock()
-    passages = split_all(corpus.documents)
-    stages["split passages"] = clock() - mark
+    built = build(corpus_folder, files=files)
+    stages["parse, split, tokenize (2 processes); postings"] = clock() - mark
     mark = clock()
-    counts = count_terms(p.text for p in passages)  # what Index(passages) does, stage by stage
-    stages["tokenize (bot.text.words, stems)"] = clock() - mark
+    knowledge = Knowledge.build(built.corpus, rarity, load_model(), built.index)
+    stages["speller, document terms"] = clock() - mark
+    seconds = clock() - started
     mark = clock()
-    index = Index.restore(passages, weigh(counts), counts.surface_words)
-    del counts
-    stages["postings"] = clock() - mark
-    mark = clock()
-    knowledge = Knowledge.build(corpus, rarity, load_model(), index)
-    stages["speller"] = clock() - mark
-    build = clock() - started
-    mark = clock()
-    key = fingerprint(corpus_folder, CACHE_DIR)
-    if key is not None:
-        save_index(corpus_folder / CACHE_DIR / CACHE_FILE, key, knowledge.corpus, knowledge.index)
+    state = Cached(files.key(code_key()), code_key(), built, files.stamps, files.read_ns)
+    save_index(corpus_folder / CACHE_DIR / CACHE_FILE, state)
     stages["write cache"] = clock() - mark
-    return EngineResult("talksbot-build", len(index), build_s=build, rss_mb=peak_rss_mb(), stages=stages)
+    return EngineResult("talksbot-build", len(knowledge.index), build_s=seconds, rss_mb=peak_rss_mb(), stages=stages)
 
 
 def run_talksbot(folder: Path, count: int) -> EngineResult:
@@ -140,7 +138,76 @@ def run_talksbot(folder: Path, count: int) -> EngineResult:
     latency, top1 = time_queries(search, queries)
     answers = time_queries(lambda q: int(library.ask(" ".join(q)).found), [[q] for q in questions])[0]
     return EngineResult(
-        "talksbot", len(index), cache_load_s=cache_load, rss_mb=peak_rss_mb(), search=latency, answer=answers, top1=top1
+        "talksbot",
+        len(index),
+        cache_load_s=cache_load,
+        rss_mb=peak_rss_mb(),
+        search=latency,
+        answer=answers,
+        second_stage=time_second_stage(library, questions),
+        top1=top1,
+    )
+
+
+def time_second_stage(library: Any, questions: Sequence[str]) -> Latency:
+    """Per question, the time of the whole answer less that of its first stage (analysis, BM25, top candidates)."""
+    from bot.answer import rank_scores
+    from bot.index import select
+    from bot.query import analyze
+    from bot.text import fold
+
+    knowledge = library.knowledge
+    clock = time.perf_counter_ns
+    samples: list[int] = []
+    for n, question in enumerate(questions):
+        started = clock()
+        query = analyze(fold(question), knowledge)
+        select(rank_scores(query, knowledge.index), library.settings.candidates)
+        first = clock() - started
+        started = clock()
+        library.ask(question)
+        if n >= WARM_UP:
+            samples.append(max(0, clock() - started - first))
+    return percentiles(samples)
+
+
+def run_talksbot_reload(folder: Path, count: int) -> EngineResult:
+    """Start from the cache, add one article and reload, then remove it and reload (the cache ends as it began)."""
+    from bot.knowledge import Settings
+    from bot.library import Library
+
+    corpus = folder / "corpus"
+    added = corpus / ADDED_ARTICLE
+    added.unlink(missing_ok=True)
+    library = Library(corpus, Settings(semantic="off"), cache_dir=CACHE_DIR)
+    before = library.size.documents
+    source = sorted(corpus.rglob("*.md"))[before // 2]
+    text = source.read_text(encoding="utf-8").replace("url: https://", "url: https://added.")
+    clock = time.perf_counter
+    try:
+        added.write_text(f"{text.rstrip()}\n\n{ADDED_PARAGRAPH}\n", encoding="utf-8")
+        started = clock()
+        result = library.reload()
+        reload_s = clock() - started
+        library.wait_saved()
+        saved_s = clock() - started
+        if not result.ok or library.size.documents != before + 1 or not library.ask(ADDED_PARAGRAPH).found:
+            raise RuntimeError(f"the added article is not served: {result}")
+    finally:
+        added.unlink(missing_ok=True)
+    started = clock()
+    removed = library.reload()
+    remove_s = clock() - started
+    library.wait_saved()
+    if not removed.ok or library.size.documents != before:
+        raise RuntimeError(f"the added article is still served: {removed}")
+    return EngineResult(
+        "talksbot-reload",
+        library.size.passages,
+        rss_mb=peak_rss_mb(),
+        reload_s=reload_s,
+        reload_saved_s=saved_s,
+        reload_remove_s=remove_s,
     )
 
 
@@ -212,6 +279,7 @@ def run_bm25s(folder: Path, count: int) -> EngineResult:
 RUNNERS: dict[str, Callable[[Path, int], EngineResult]] = {
     "talksbot-build": run_talksbot_build,
     "talksbot": run_talksbot,
+    "talksbot-reload": run_talksbot_reload,
     "rank-bm25": run_rank_bm25,
     "bm25s": run_bm25s,
 }
@@ -222,7 +290,7 @@ def parse_result(stdout: str) -> EngineResult:
     for line in reversed(stdout.splitlines()):
         if line.startswith("RESULT "):
             data = json.loads(line[len("RESULT ") :])
-            for name in ("search", "answer"):
+            for name in ("search", "answer", "second_stage"):
                 if data.get(name) is not None:
                     data[name] = Latency(**data[name])
             return EngineResult(**data)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from benchmarks.article import ArticleResult
 from benchmarks.engines import EngineResult
@@ -17,6 +18,7 @@ from benchmarks.telegram import TelegramResult
 ENGINE_NAMES = {"talksbot": "talksbot (postings)", "rank-bm25": "rank-bm25 (plain)", "bm25s": "bm25s"}
 PLOT_FILE = Path("benchmarks") / "latency.png"
 TARGET_SIZE = 100_000
+MILLION = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,12 @@ class Row:
     result: EngineResult
     build: EngineResult | None  # talksbot's cold build, run in its own process
     agreement: float | None  # share of queries whose top passage is rank-bm25's (ties aside)
+    reload: EngineResult | None = None  # talksbot's reload after adding one article, in its own process
 
 
 @dataclass(frozen=True)
 class Target:
-    """One target of the issue: what was measured, the limit, and whether it was met."""
+    """One target: what was measured, the limit, and whether it was met."""
 
     name: str
     measured: str
@@ -123,9 +126,10 @@ def article_table(article: ArticleResult) -> str:
 def archive_header() -> str:
     """Return the archive table's header as Markdown."""
     return (
-        "| passages | engine | build s | cache load s | RSS MB (serve / build) | search p50 / p99 ms "
-        "| answer p50 / p99 ms | top-1 = rank-bm25 | × faster than rank-bm25 (p99) |\n"
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| passages | engine | build s | cache load s | reload +1 article s | RSS MB (serve / build) "
+        "| search p50 / p99 ms | answer p50 / p99 ms | second stage p50 / p99 ms | top-1 = rank-bm25 "
+        "| × faster than rank-bm25 (p99) |\n"
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
 
 
@@ -134,19 +138,22 @@ def archive_row(row: Row, reference: EngineResult | None) -> str:
     result = row.result
     name = ENGINE_NAMES.get(row.engine, row.engine)
     if result.skipped:
-        return f"| {row.passages:,} | {name} | {result.skipped} |||||||"
+        return f"| {row.passages:,} | {name} | {result.skipped} |||||||||"
     build_s = row.build.build_s if row.build is not None else result.build_s
     rss = f"{result.rss_mb:.0f}" + (f" / {row.build.rss_mb:.0f}" if row.build is not None else "")
     search = result.search
     answer = result.answer
+    second = result.second_stage
+    reload = _s(row.reload.reload_s) if row.reload is not None else "–"
     agreement_text = "–" if row.agreement is None else f"{100 * row.agreement:.2f}%"
     speedup = "–"
     if reference is not None and reference.search is not None and search is not None and search.p99 > 0:
         speedup = f"{reference.search.p99 / search.p99:.1f}×"
     return (
-        f"| {row.passages:,} | {name} | {_s(build_s)} | {_s(result.cache_load_s)} | {rss} "
+        f"| {row.passages:,} | {name} | {_s(build_s)} | {_s(result.cache_load_s)} | {reload} | {rss} "
         f"| {_ms(search.p50 if search else None)} / {_ms(search.p99 if search else None)} "
         f"| {_ms(answer.p50 if answer else None)} / {_ms(answer.p99 if answer else None)} "
+        f"| {_ms(second.p50 if second else None)} / {_ms(second.p99 if second else None)} "
         f"| {agreement_text} | {speedup} |"
     )
 
@@ -154,15 +161,68 @@ def archive_row(row: Row, reference: EngineResult | None) -> str:
 def stages_line(build: EngineResult) -> str:
     """Return where talksbot's cold build spent its time, and how much of it is text processing."""
     parts = ", ".join(f"{name} {seconds:.2f}" for name, seconds in build.stages.items())
-    text = sum(seconds for name, seconds in build.stages.items() if name.split()[0] in ("load", "split", "tokenize"))
-    share = f" (reading, splitting and tokenizing text: {100 * text / build.build_s:.0f}%)" if build.build_s else ""
+    text = sum(seconds for name, seconds in build.stages.items() if name.split()[0] in ("read", "parse,"))
+    share = ""
+    if build.build_s:
+        share = f" (reading, parsing, splitting and tokenizing text: {100 * text / build.build_s:.0f}%)"
     return f"talksbot cold build of {build.passages:,} passages, seconds per stage: {parts}{share}."
+
+
+def reload_line(reload: EngineResult) -> str:
+    """Return what a reload after one added article cost, and the reload after removing it again."""
+    return (
+        f"one article added, `Library.reload` {_s(reload.reload_s)} s until the new article is served "
+        f"({_s(reload.reload_saved_s)} s until its cache is written too, in the background); "
+        f"the article removed again, {_s(reload.reload_remove_s)} s."
+    )
+
+
+def _ratio(seconds: float | None, build: EngineResult | None) -> float | None:
+    """Return seconds as a share of the cold build's time."""
+    if seconds is None or build is None or not build.build_s:
+        return None
+    return seconds / build.build_s
+
+
+def _article_targets(add: Any, article: ArticleResult | None) -> None:
+    """The targets on the shipped article: answer p99 both ways, RSS, cold start."""
+    add("article: answer p99, with the semantic model", article.answer.p99 if article else None, 25, " ms")
+    lexical = article.lexical if article else None
+    add("article: answer p99, lexical only", lexical.p99 if lexical else None, 2, " ms")
+    add("article: RSS of `talksbot ask`, semantic", article.ask_rss_mb if article else None, 400, " MB")
+    lexical_cold = article.cold_lexical_s / article.bare_import_s if article and article.cold_lexical_s else None
+    add("article: cold start / bare import, lexical only", lexical_cold, 2, "×")
+
+
+def _million_targets(add: Any, million: Row | None) -> None:
+    """The targets at 1M passages: cold build, warm start, answer p99 and RSS."""
+    build = million.build if million else None
+    add("1M: cold build", build.build_s if build else None, 180, " s")
+    add("1M: warm start / cold build", _ratio(million.result.cache_load_s if million else None, build), 0.1, "×")
+    answer = million.result.answer if million else None
+    add("1M: answer p99, lexical", answer.p99 if answer else None, 15, " ms")
+    add("1M: RSS (serving)", million.result.rss_mb if million else None, 2500, " MB")
+
+
+def _scale_targets(add: Any, ours: Row | None, plain: Row | None) -> None:
+    """The archive-scale targets at 100k: cold build against rank-bm25's, warm start and reload against the build,
+    the second stage's cost per question."""
+    build = ours.build if ours else None
+    reference = plain.result.build_s if plain and not plain.result.skipped else None
+    cold = build.build_s / reference if build and build.build_s and reference else None
+    add("100k: cold build / plain rank-bm25's build", cold, 0.5, "×")
+    add("100k: warm start / cold build", _ratio(ours.result.cache_load_s if ours else None, build), 0.1, "×")
+    reload = ours.reload if ours else None
+    reload_s = reload.reload_s if reload else None
+    add("100k: reload after adding one article / cold build", _ratio(reload_s, build), 0.1, "×")
+    second = ours.result.second_stage if ours else None
+    add("100k: second stage p99 per question (lexical)", second.p99 if second else None, 25, " ms")
 
 
 def evaluate_targets(
     article: ArticleResult | None, rows: Sequence[Row], telegram: TelegramResult | str | None
 ) -> list[Target]:
-    """Check the issue's targets against this run's figures."""
+    """Check the targets against this run's figures."""
     targets: list[Target] = []
 
     def add(name: str, value: float | None, limit: float, unit: str, *, higher: bool = False, shown: str = "") -> None:
@@ -176,12 +236,7 @@ def evaluate_targets(
         text = shown or f"{value:.3g}{unit}"
         targets.append(Target(name, text, f"{'≥' if higher else '≤'} {limit:g}{unit}", met, miss))
 
-    add("article: answer p99, with the semantic model", article.answer.p99 if article else None, 25, " ms")
-    lexical = article.lexical if article else None
-    add("article: answer p99, lexical only", lexical.p99 if lexical else None, 2, " ms")
-    add("article: RSS of `talksbot ask`, semantic", article.ask_rss_mb if article else None, 400, " MB")
-    lexical_cold = article.cold_lexical_s / article.bare_import_s if article and article.cold_lexical_s else None
-    add("article: cold start / bare import, lexical only", lexical_cold, 2, "×")
+    _article_targets(add, article)
     by_engine = {row.engine: row for row in rows if row.passages == TARGET_SIZE}
     ours = by_engine.get("talksbot")
     plain = by_engine.get("rank-bm25")
@@ -206,6 +261,8 @@ def evaluate_targets(
     add("100k: build (cold, from the corpus files)", ours.build.build_s if ours and ours.build else None, 15, " s")
     add("100k: cache load", ours.result.cache_load_s if ours else None, 3, " s")
     add("100k: RSS (serving)", ours.result.rss_mb if ours else None, 500, " MB")
+    _scale_targets(add, ours, plain)
+    _million_targets(add, {row.engine: row for row in rows if row.passages == MILLION}.get("talksbot"))
     if isinstance(telegram, TelegramResult):
         add("Telegram: per-update time / echo bot's", telegram.ratio, 1.2, "×")
     else:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,17 +113,29 @@ def _published_date(value: object, source: str) -> dt.date:
 def read_text(path: Path, root: Path) -> str:
     """Read one corpus file as UTF-8, refusing links out of the corpus and oversized files."""
     name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return decode(read_bytes(path, root), name)
+
+
+def read_bytes(path: Path, root: Path) -> bytes:
+    """Read one corpus file's bytes, refusing links out of the corpus, other than regular files and oversized files."""
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
-        if not path.resolve().is_relative_to(root.resolve()):
-            raise CorpusError(name, "links outside the corpus folder")
-        if not path.is_file():  # a directory, a FIFO (reading one would block) or a dangling link
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):  # the loader's walk does not enter linked folders: only a file can link out
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise CorpusError(name, "links outside the corpus folder")
+            info = path.stat() if path.exists() else info
+        if not stat.S_ISREG(info.st_mode):  # a directory, a FIFO (reading one would block) or a dangling link
             raise CorpusError(name, "is not a regular file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CorpusError(name, f"too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
-        raw = path.read_bytes()
+        if info.st_size > MAX_FILE_BYTES:
+            raise CorpusError(name, f"too large ({info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
+        return path.read_bytes()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11's resolve())
         raise CorpusError(name, f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def decode(raw: bytes, name: str) -> str:
+    """Return a corpus file's bytes as text: UTF-8, not binary."""
     if b"\x00" in raw:
         raise CorpusError(name, "is a binary file, not Markdown text")
     try:
@@ -128,42 +144,172 @@ def read_text(path: Path, root: Path) -> str:
         raise CorpusError(name, f"is not UTF-8 text (byte {exc.start})") from None
 
 
+@dataclass(frozen=True)
+class Source:
+    """One file the corpus loader reads: its name in the folder and the sha256 of its bytes."""
+
+    name: str
+    digest: str
+
+    @property
+    def doc_id(self) -> str:
+        """The document id of an article file: its path without the .md suffix."""
+        return self.name[: -len(".md")] if self.name.endswith(".md") else Path(self.name).with_suffix("").as_posix()
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A file's size and modification time when it was read, and the digest of what was read."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class SourceFiles:
+    """What the loader read from a corpus folder: each article's text (or its problem), and the synonyms."""
+
+    articles: tuple[tuple[Source, str | CorpusError | None], ...]  # None: unchanged since a trusted stamp, not read
+    synonyms: Synonyms | CorpusError
+    synonyms_digest: str
+    stamps: Mapping[str, Stamp]  # of the regular files read or trusted, by name
+    linked: bool  # some file is a symbolic link: its target may change unseen, so nothing is cached
+    read_ns: int  # when reading began (time.time_ns())
+
+    def key(self, salt: str) -> str:
+        """Return a digest of every file read (names and contents) and of `salt`."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{salt}\n{SYNONYMS_FILE} {self.synonyms_digest}\n".encode())
+        for source, _ in self.articles:
+            digest.update(f"{source.name} {source.digest}\n".encode())
+        return digest.hexdigest()
+
+
 def load_corpus(folder: Path) -> Corpus:
     """Read every *.md document and synonyms.txt from the corpus folder.
 
     Reads everything and collects every problem: if there is any, raises CorpusProblems (a
     CorpusError) listing each one with its file; nothing half-read is returned.
     """
+    files = read_sources(folder)
+    parsed = [parse_source(source, text) for source, text in files.articles]
+    return assemble_corpus(folder, [source for source, _ in files.articles], parsed, files.synonyms)
+
+
+def read_sources(folder: Path, trusted: Mapping[str, Stamp] | None = None, trusted_before_ns: int = 0) -> SourceFiles:
+    """Read the files the loader reads, in its order (raises CorpusError if the folder does not exist).
+
+    An article whose size and modification time are those of its `trusted` stamp, and that was
+    modified before `trusted_before_ns` (not within the clock's granularity of the stamp being
+    taken), is not read again: its text is None and its digest the stamp's.
+    """
+    import hashlib  # only when reading a corpus: kept off the import path
+
     if not folder.is_dir():
         raise CorpusError(str(folder), "corpus folder does not exist")
+    read_ns = time.time_ns()
+    articles: list[tuple[Source, str | CorpusError | None]] = []
+    stamps: dict[str, Stamp] = {}
+    linked = False
+    root = str(folder)
+    for parts in _article_paths(folder):
+        name = "/".join(parts)
+        try:
+            info = os.lstat(os.path.join(root, *parts))
+            linked = linked or stat.S_ISLNK(info.st_mode)
+            known = (trusted or {}).get(name)
+            if known is not None and _unchanged(known, info, trusted_before_ns):
+                articles.append((Source(name, known.digest), None))
+                stamps[name] = known
+                continue
+            raw = read_bytes(folder.joinpath(*parts), folder)
+            stamps[name] = Stamp(info.st_size, info.st_mtime_ns, hashlib.sha256(raw).hexdigest())
+            articles.append((Source(name, stamps[name].digest), decode(raw, name)))
+        except OSError as exc:
+            articles.append((Source(name, ""), CorpusError(name, f"cannot be read ({exc.strerror or exc})")))
+        except CorpusError as exc:
+            articles.append((Source(name, ""), exc))
+    synonyms, synonyms_digest, linked_synonyms = _read_synonyms(folder)
+    return SourceFiles(tuple(articles), synonyms, synonyms_digest, stamps, linked or linked_synonyms, read_ns)
+
+
+def _article_paths(folder: Path) -> list[tuple[str, ...]]:
+    """Return the articles' paths in the folder as tuples of names, in the order of sorted(folder.rglob("*.md")).
+
+    Like rglob, the walk does not enter linked folders; names starting with a dot and README.md are left out.
+    """
+    found: list[tuple[str, ...]] = []
+    pending: list[tuple[str, ...]] = [()]
+    while pending:
+        here = pending.pop()
+        try:
+            entries = list(os.scandir(folder.joinpath(*here)))
+        except OSError:  # a folder that cannot be listed is passed over, as rglob passes it over
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.name.endswith(".md") and entry.name != "README.md":
+                found.append((*here, entry.name))
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((*here, entry.name))
+    return sorted(found)
+
+
+def _unchanged(known: Stamp, info: os.stat_result, before_ns: int) -> bool:
+    """Say whether a regular file still has the size and time of its stamp, taken well after it was last modified."""
+    same = (known.size, known.mtime_ns) == (info.st_size, info.st_mtime_ns)
+    return same and stat.S_ISREG(info.st_mode) and info.st_mtime_ns < before_ns
+
+
+def _read_synonyms(folder: Path) -> tuple[Synonyms | CorpusError, str, bool]:
+    """Read synonyms.txt if there is one: the rules (or the problem), a digest of the text, whether it is a link."""
+    import hashlib
+
+    path = folder / SYNONYMS_FILE
+    if not (path.exists() or path.is_symlink()):
+        return Synonyms(), "", False
+    try:
+        text = read_text(path, folder)
+        return Synonyms.parse(text, SYNONYMS_FILE), hashlib.sha256(text.encode()).hexdigest(), path.is_symlink()
+    except CorpusError as exc:
+        return exc, "", path.is_symlink()
+
+
+def parse_source(source: Source, text: str | CorpusError | None) -> Document | CorpusError:
+    """Parse one article read by read_sources; its problem, if any, is returned, not raised."""
+    if isinstance(text, CorpusError):
+        return text
+    if text is None:
+        return CorpusError(source.name, "changed while it was read")
+    try:
+        return parse_document(text, doc_id=source.doc_id, source=source.name)
+    except CorpusError as exc:
+        return exc
+
+
+def assemble_corpus(
+    folder: Path, sources: list[Source], parsed: list[Document | CorpusError], synonyms: Synonyms | CorpusError
+) -> Corpus:
+    """Check the parsed articles together (one url, one article) and return the corpus, or raise every problem."""
     documents: list[Document] = []
     problems: list[CorpusError] = []
     seen_urls: dict[str, str] = {}
-    for path in sorted(folder.rglob("*.md")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name == "README.md":
-            continue
-        name = str(path.relative_to(folder))
-        doc_id = path.relative_to(folder).with_suffix("").as_posix()
-        try:
-            doc = parse_document(read_text(path, folder), doc_id=doc_id, source=name)
-        except CorpusError as exc:
-            problems.append(exc)
-            continue
-        if doc.url in seen_urls:
-            problems.append(CorpusError(name, f"same url as {seen_urls[doc.url]}: {doc.url}"))
-            continue
-        seen_urls[doc.url] = name
-        documents.append(doc)
-    synonyms_path = folder / SYNONYMS_FILE
-    synonyms = Synonyms()
-    if synonyms_path.exists() or synonyms_path.is_symlink():
-        try:
-            synonyms = Synonyms.parse(read_text(synonyms_path, folder), SYNONYMS_FILE)
-        except CorpusError as exc:
-            problems.append(exc)
+    for source, doc in zip(sources, parsed, strict=True):
+        if isinstance(doc, CorpusError):
+            problems.append(doc)
+        elif doc.url in seen_urls:
+            problems.append(CorpusError(source.name, f"same url as {seen_urls[doc.url]}: {doc.url}"))
+        else:
+            seen_urls[doc.url] = source.name
+            documents.append(doc)
+    if isinstance(synonyms, CorpusError):
+        problems.append(synonyms)
     if problems:
         raise CorpusProblems(problems)
-    if not documents:
+    if not documents or isinstance(synonyms, CorpusError):
         raise CorpusError(str(folder), "no documents (*.md files with front matter) in the corpus folder")
     return Corpus(tuple(documents), synonyms)
 

@@ -21,6 +21,10 @@ class CorpusError(TalksbotError):
         self.path = path
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type[CorpusError], tuple[str, str]]:
+        """Pickle by path and problem (a build's child process sends its problems back)."""
+        return (type(self), (self.path, self.problem))
+
     @property
     def problems(self) -> tuple[CorpusError, ...]:
         """Every problem found, one per file or line (a single CorpusError is its own list)."""
@@ -42,6 +46,10 @@ class CorpusProblems(CorpusError):
             raise ValueError("CorpusProblems needs at least one problem")
         super().__init__(found[0].path, found[0].problem)
         self._problems = found
+
+    def __reduce__(self) -> tuple[type[CorpusProblems], tuple[tuple[CorpusError, ...]]]:  # type: ignore[override]
+        """Pickle by the problems."""
+        return (type(self), (self._problems,))
 
     @property
     def problems(self) -> tuple[CorpusError, ...]:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import functools
 import math
-from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from bot.counts import EMPTY_TERM as EMPTY_TERM
+from bot.counts import TermCounts, count_terms
 from bot.passages import Passage
-from bot.text import stem, words
 
 # rank-bm25's BM25Okapi defaults: term-frequency saturation, length normalisation, and the floor
 # it gives a negative idf as a share of the average idf.
@@ -30,8 +30,6 @@ EPSILON = 0.25
 # floors negative idf; a word in exactly half the passages gets idf 0 and would never count.
 IDF_FLOOR_SHARE = 0.25
 IDF_FLOOR_MIN = 0.05
-# The one term of a passage without content words (a BM25 document needs at least one term).
-EMPTY_TERM = "\x00empty"
 
 
 @dataclass(frozen=True)
@@ -40,20 +38,6 @@ class Hit:
 
     position: int
     score: float
-
-
-@dataclass(frozen=True)
-class TermCounts:
-    """Passages as term numbers: each passage's distinct terms and how often each occurs."""
-
-    vocabulary: tuple[str, ...]  # term number → stem, in order of first appearance
-    passage_starts: npt.NDArray[np.int64]  # passage p's terms: [passage_starts[p], passage_starts[p + 1])
-    passage_terms: npt.NDArray[np.int32]
-    frequencies: npt.NDArray[np.int32]  # how often each of those terms occurs in its passage
-    lengths: npt.NDArray[np.int64]  # terms per passage, repeats included (rank-bm25's doc_len)
-    token_starts: npt.NDArray[np.int64]  # passage p's stems in text order: [token_starts[p], token_starts[p + 1])
-    tokens: npt.NDArray[np.int32]
-    surface_words: frozenset[str]  # the unstemmed content words, for spelling correction
 
 
 @dataclass(frozen=True)
@@ -96,47 +80,6 @@ class Postings:
 
 def _within(numbers: npt.NDArray[np.int32], limit: int) -> bool:
     return len(numbers) == 0 or (int(numbers.min()) >= 0 and int(numbers.max()) < limit)
-
-
-def count_terms(texts: Iterable[str]) -> TermCounts:
-    """Tokenize texts into stems (bot.text.terms, an empty text counting as EMPTY_TERM) and count them."""
-    term_numbers: dict[str, int] = {}
-    word_terms: dict[str, int] = {}  # word → term number, so each distinct word is stemmed once
-    surface: set[str] = set()
-    starts = array("q", [0])
-    terms = array("i")
-    token_starts = array("q", [0])
-    tokens = array("i")
-    frequencies = array("i")
-    lengths = array("q")
-    for text in texts:
-        found = words(text)
-        counts: dict[int, int] = {}
-        for word in found:
-            number = word_terms.get(word)
-            if number is None:
-                number = term_numbers.setdefault(stem(word), len(term_numbers))
-                word_terms[word] = number
-            counts[number] = counts.get(number, 0) + 1
-            tokens.append(number)
-        token_starts.append(len(tokens))
-        if not found:
-            counts = {term_numbers.setdefault(EMPTY_TERM, len(term_numbers)): 1}
-        surface.update(found)
-        terms.extend(counts.keys())
-        frequencies.extend(counts.values())
-        starts.append(len(terms))
-        lengths.append(max(len(found), 1))
-    return TermCounts(
-        vocabulary=tuple(term_numbers),
-        passage_starts=np.frombuffer(starts, dtype=np.int64),  # views of the arrays: no copies
-        passage_terms=np.frombuffer(terms, dtype=np.int32),
-        frequencies=np.frombuffer(frequencies, dtype=np.int32),
-        lengths=np.frombuffer(lengths, dtype=np.int64),
-        token_starts=np.frombuffer(token_starts, dtype=np.int64),
-        tokens=np.frombuffer(tokens, dtype=np.int32),
-        surface_words=frozenset(surface),
-    )
 
 
 def weigh_idf(document_frequencies: Sequence[int], passages: int) -> list[float]:
@@ -222,6 +165,15 @@ class Index:
         self._adopt(tuple(passages), weigh(counts), counts.surface_words)
 
     @classmethod
+    def from_counts(cls, passages: Sequence[Passage], counts: TermCounts) -> Index:
+        """Index passages whose terms were already counted (count_terms of their texts, or counts merged)."""
+        if not passages or len(passages) != len(counts):
+            raise ValueError("an index needs at least one passage, and the counts of each")
+        index = cls.__new__(cls)
+        index._adopt(tuple(passages), weigh(counts), counts.surface_words)
+        return index
+
+    @classmethod
     def restore(cls, passages: Sequence[Passage], postings: Postings, surface_words: frozenset[str]) -> Index:
         """Rebuild an index from saved postings (see bot.cache); raises ValueError if they don't fit."""
         if not passages:
@@ -250,6 +202,12 @@ class Index:
         start, end = self._passage_starts[position], self._passage_starts[position + 1]
         vocabulary = self.postings.vocabulary
         return frozenset([vocabulary[t] for t in self.postings.passage_terms[start:end].tolist()])
+
+    def terms_in(self, start: int, end: int) -> frozenset[str]:
+        """Return the set of stems of the passages at positions [start, end)."""
+        a, b = self._passage_starts[start], self._passage_starts[end]
+        vocabulary = self.postings.vocabulary
+        return frozenset([vocabulary[t] for t in np.unique(self.postings.passage_terms[a:b]).tolist()])
 
     def _positions_of(self, position: int) -> Mapping[str, tuple[int, ...]]:
         """Return each stem of the passage at this position with the places it stands at."""

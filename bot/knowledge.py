@@ -3,7 +3,7 @@ passages' embeddings (plain values, never changed once built); and the settings 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,11 +77,6 @@ class Knowledge:
         encoder's."""
         if index is None:
             index = Index(split_all(corpus.documents))
-        stems: dict[str, set[str]] = {}
-        for position, passage in enumerate(index.passages):
-            stems.setdefault(passage.doc_id, set()).update(index.terms_of(position))
-        for doc in corpus.documents:
-            stems.setdefault(doc.doc_id, set()).update(cached_terms(doc.title))
         memory = None
         if encoder is not None and vectors is not None and model is not None:
             urls = {d.url: d.doc_id for d in corpus.documents}
@@ -97,10 +92,61 @@ class Knowledge:
             encoder=encoder,
             memory=memory,
             documents={d.doc_id: d for d in corpus.documents},
-            document_terms={doc_id: frozenset(s) for doc_id, s in stems.items()},
-            document_numbers={d.doc_id: numbers_in(f"{d.title}\n{d.body}") for d in corpus.documents},
+            document_terms=DocumentTerms(index, corpus.documents),
+            document_numbers=DocumentNumbers(corpus.documents),
             sorted_stems=tuple(sorted(index.vocabulary)),
         )
+
+
+class DocumentTerms(Mapping[str, frozenset[str]]):
+    """Each document's stems (its passages' and its title's), worked out when first asked for."""
+
+    def __init__(self, index: Index, documents: Sequence[Document]) -> None:
+        self._index = index
+        self._titles = {d.doc_id: d.title for d in documents}
+        self._ranges: dict[str, tuple[int, int]] = {}
+        start = 0
+        for position in range(1, len(index.passages) + 1):
+            if position == len(index.passages) or index.passages[position].doc_id != index.passages[start].doc_id:
+                self._ranges[index.passages[start].doc_id] = (start, position)
+                start = position
+        self._known: dict[str, frozenset[str]] = {}
+
+    def __getitem__(self, doc_id: str) -> frozenset[str]:
+        known = self._known.get(doc_id)
+        if known is None:
+            title = self._titles[doc_id]  # KeyError for a document not in the corpus
+            start, end = self._ranges.get(doc_id, (0, 0))
+            known = self._index.terms_in(start, end) | frozenset(cached_terms(title))
+            self._known[doc_id] = known
+        return known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._titles)
+
+    def __len__(self) -> int:
+        return len(self._titles)
+
+
+class DocumentNumbers(Mapping[str, frozenset[str]]):
+    """The numbers each document (title and text) writes in digits, worked out when first asked for."""
+
+    def __init__(self, documents: Sequence[Document]) -> None:
+        self._documents = {d.doc_id: d for d in documents}
+        self._known: dict[str, frozenset[str]] = {}
+
+    def __getitem__(self, doc_id: str) -> frozenset[str]:
+        known = self._known.get(doc_id)
+        if known is None:
+            doc = self._documents[doc_id]
+            known = self._known[doc_id] = numbers_in(f"{doc.title}\n{doc.body}")
+        return known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._documents)
+
+    def __len__(self) -> int:
+        return len(self._documents)
 
 
 def sentences_of(text: str) -> list[str]:

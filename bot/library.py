@@ -19,14 +19,14 @@ from pathlib import Path
 
 from bot.answer import Answer as Answer  # re-exported: the adapters take these names from the library
 from bot.answer import answer, answers
-from bot.cache import CACHE_FOLDER, build_knowledge
+from bot.cache import CACHE_FOLDER, Cached, Prepared, prepare_knowledge
 from bot.config import ImportConfig
 from bot.corpus import Document
 from bot.errors import CorpusError, TalksbotError
 from bot.importer import Article as Article
 from bot.importer import Kind, check_date, check_url, import_source, kind_of
 from bot.importer import Overrides as Overrides
-from bot.knowledge import Knowledge, Settings
+from bot.knowledge import Settings
 from bot.model import load_model
 from bot.semantic import Encoder, ModelUnavailable, load_encoder
 from bot.storage import add_to_corpus, check_target, corpus_file, write_atomic
@@ -96,16 +96,20 @@ class Library:
         self.settings = settings
         self.rarity = rarity or WordRarity.load()
         self.encoder = open_encoder(settings.semantic)
-        self.knowledge = self._build()
+        prepared = self._build(None)
+        prepared.save()
+        self.knowledge = prepared.knowledge
+        self._state = prepared.state  # what the next reload starts from: only changed articles are redone
+        self._saving: threading.Thread | None = None
         self.started = time.monotonic()
         self.counts: Counter[str] = Counter()
         self.ways: Counter[str] = Counter()
         self._reload_lock = threading.Lock()
         self._count_lock = threading.Lock()
 
-    def _build(self) -> Knowledge:
+    def _build(self, previous: Cached | None) -> Prepared:
         model = load_model(self.settings.model)
-        return build_knowledge(self.corpus_path, self.rarity, self.cache_dir, model, self.encoder)
+        return prepare_knowledge(self.corpus_path, self.rarity, self.cache_dir, model, self.encoder, previous=previous)
 
     @property
     def semantic(self) -> bool:
@@ -188,18 +192,30 @@ class Library:
     def reload(self) -> ReloadResult:
         """Re-read the corpus; swap it in only if it built, else keep serving the old one.
 
-        Says nothing itself: the caller shows or logs the result once (the console prints it, the
+        Only new and changed articles are parsed, tokenized and embedded again. The new cache is
+        written after the swap, in the background; the next reload waits for it (wait_saved). Says
+        nothing itself: the caller shows or logs the result once (the console prints it, the
         Telegram adapter logs it and tells the admin).
         """
         with self._reload_lock:
+            self.wait_saved()
             before = self.size
             try:
-                knowledge = self._build()
+                prepared = self._build(self._state)
             except TalksbotError as exc:  # a broken corpus file or model file
                 problems = exc.problems if isinstance(exc, CorpusError) else (exc,)
                 return ReloadResult(False, before, before, str(exc), tuple(str(p) for p in problems))
-            self.knowledge = knowledge
+            self.knowledge = prepared.knowledge
+            self._state = prepared.state
+            self._saving = threading.Thread(target=prepared.save, name="talksbot-cache-writer")
+            self._saving.start()
             return ReloadResult(True, before, self.size)
+
+    def wait_saved(self) -> None:
+        """Wait until the cache of the last reload is written."""
+        saving = self._saving
+        if saving is not None:
+            saving.join()
 
     def uptime(self) -> float:
         """Seconds since the library was created."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -64,10 +64,17 @@ ABBREVIATIONS = {
 
 def fold(text: str) -> str:
     """Return text in one canonical form: NFKC, plain quotes and hyphens, no control characters."""
-    text = _SURROGATE.sub("", text)
-    text = unicodedata.normalize("NFKC", text).translate(_FOLD_TABLE)
-    text = _CONTROL.sub(" ", text)
-    return " ".join(text.split())
+    return " ".join(fold_chunks(text))
+
+
+def fold_chunks(text: str) -> list[str]:
+    """Return fold(text) split at its spaces: no word (see raw_tokens) spans two chunks."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and the only ASCII character folded is the backtick
+        text = text.replace("`", "'")
+    else:
+        text = _SURROGATE.sub("", text)
+        text = unicodedata.normalize("NFKC", text).translate(_FOLD_TABLE)
+    return _CONTROL.sub(" ", text).split()
 
 
 def words(text: str) -> list[str]:
@@ -79,22 +86,41 @@ def words(text: str) -> list[str]:
     """
     folded = fold(text)
     found: list[str] = []
-    for match in _WORD.finditer(folded):
-        raw = match.group()
-        token = raw.casefold()
-        if token.endswith("'s"):
-            token = token[:-2]
-        if "-" in token:
-            parts = [p for p in token.split("-") if p]
-            found.extend(p for p in parts if p not in STOP_WORDS)
-            joined = "".join(parts)
-            if joined not in STOP_WORDS:
-                found.append(joined)
-        elif token in ABBREVIATIONS:
-            found.extend(words(ABBREVIATIONS[token]))
-        elif token and (token not in STOP_WORDS or (len(raw) >= 2 and raw.isupper() and not _shouting(folded))):
-            found.append(token.replace("'", ""))
+    shouting: bool | None = None
+    for raw in raw_tokens(folded):
+        if shouting is None and depends_on_shouting(raw):
+            shouting = is_shouting(folded)
+        found.extend(token_words(raw, bool(shouting)))
     return found
+
+
+def raw_tokens(folded: str) -> list[str]:
+    """Return the word-like stretches of a folded text, as written."""
+    return _WORD.findall(folded)
+
+
+def depends_on_shouting(raw: str) -> bool:
+    """Say whether token_words(raw, …) depends on the whole text being in capitals (an acronym like "US")."""
+    return len(raw) >= 2 and raw.isupper()
+
+
+def token_words(raw: str, shouting: bool) -> list[str]:
+    """Return the content words of one raw token of a folded text (see words); `shouting`: the text is in capitals."""
+    token = raw.casefold()
+    if token.endswith("'s"):
+        token = token[:-2]
+    if "-" in token:
+        parts = [p for p in token.split("-") if p]
+        found = [p for p in parts if p not in STOP_WORDS]
+        joined = "".join(parts)
+        if joined not in STOP_WORDS:
+            found.append(joined)
+        return found
+    if token in ABBREVIATIONS:
+        return words(ABBREVIATIONS[token])
+    if token and (token not in STOP_WORDS or (len(raw) >= 2 and raw.isupper() and not shouting)):
+        return [token.replace("'", "")]
+    return []
 
 
 def matchable(text: str) -> str:
@@ -127,7 +153,7 @@ def proper_nouns(text: str) -> set[str]:
     return found
 
 
-def _shouting(text: str) -> bool:
+def is_shouting(text: str) -> bool:
     """Return True for a text written mostly in capitals ("WHO CHAIRED THE MEETING")."""
     letters = [c for c in text if c.isalpha()]
     return len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters)
@@ -142,6 +168,11 @@ def _snowball() -> snowballstemmer.stemmer:
 def stem(word: str) -> str:
     """Return the Snowball (Porter 2) stem of one lower-case word."""
     return str(_snowball().stemWord(word))
+
+
+def stem_all(words: Sequence[str]) -> list[str]:
+    """Return the stems of many words at once, as stem gives them one by one."""
+    return [str(s) for s in _snowball().stemWords(list(words))]
 
 
 def terms(text: str) -> list[str]:

@@ -7,13 +7,17 @@ import os
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+import bot.build
 import bot.cache
-from bot.cache import CACHE_FILE, CACHE_FOLDER, build_knowledge, fingerprint, load_index
-from bot.corpus import Corpus, load_corpus
+import bot.corpus
+from bot.build import Parsed, parse_articles
+from bot.cache import CACHE_FILE, CACHE_FOLDER, build_knowledge, code_key, load_index
+from bot.corpus import load_corpus, read_sources
 from bot.errors import CorpusError
 from bot.knowledge import Settings
 from bot.library import Library
@@ -28,25 +32,29 @@ def word_rarity() -> WordRarity:
 
 
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Record every full corpus load that bot.cache makes (a cache miss)."""
-    calls: list[Path] = []
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record each build that the cache did not answer: how many articles it parsed afresh."""
+    calls: list[int] = []
 
-    def counting(folder: Path) -> Corpus:
-        calls.append(folder)
-        return load_corpus(folder)
+    def counting(articles: Any) -> Parsed:
+        calls.append(len(articles))
+        return parse_articles(articles)
 
-    monkeypatch.setattr(bot.cache, "load_corpus", counting)
+    monkeypatch.setattr(bot.build, "parse_articles", counting)
     return calls
 
 
+def articles(folder: Path) -> int:
+    return len(load_corpus(folder).documents)
+
+
 def test_second_build_comes_from_the_cache_and_is_the_same(
-    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path]
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[int]
 ) -> None:
     first = build_knowledge(corpus_copy, word_rarity)
     assert (corpus_copy / CACHE_FOLDER / CACHE_FILE).is_file()
     second = build_knowledge(corpus_copy, word_rarity)
-    assert len(loads) == 1
+    assert loads == [articles(corpus_copy)]
     assert second.corpus == first.corpus
     assert second.index.passages == first.index.passages
     assert second.index.vocabulary == first.index.vocabulary
@@ -59,8 +67,8 @@ def test_second_build_comes_from_the_cache_and_is_the_same(
 
 
 @pytest.mark.parametrize("change", ["edit article", "edit synonyms", "add article", "remove synonyms"])
-def test_any_change_to_the_corpus_rebuilds(
-    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path], change: str
+def test_any_change_to_the_corpus_rebuilds_what_changed(
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[int], change: str
 ) -> None:
     build_knowledge(corpus_copy, word_rarity)
     article = next(corpus_copy.glob("*.md"))
@@ -76,27 +84,34 @@ def test_any_change_to_the_corpus_rebuilds(
     else:
         (corpus_copy / "synonyms.txt").unlink()
     rebuilt = build_knowledge(corpus_copy, word_rarity)
-    assert len(loads) == 2
+    assert loads[1:] == [1 if "article" in change else 0]  # only the new or edited article is parsed again
     assert rebuilt.corpus == load_corpus(corpus_copy)
+    full = build_knowledge(corpus_copy, word_rarity, None)
+    assert rebuilt.index.passages == full.index.passages and rebuilt.index.vocabulary == full.index.vocabulary
+    assert np.array_equal(rebuilt.index.postings.contributions, full.index.postings.contributions)
     build_knowledge(corpus_copy, word_rarity)
-    assert len(loads) == 2  # and the rebuilt index was cached in turn
+    assert len(loads) == 3  # the full build above; the rebuilt index was cached in turn
+
+
+def key_of(folder: Path) -> str:
+    return read_sources(folder).key(code_key())
 
 
 def test_the_key_covers_the_code_and_format(corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    key = fingerprint(corpus_copy)
-    assert key is not None and fingerprint(corpus_copy) == key
+    key = key_of(corpus_copy)
+    assert key_of(corpus_copy) == key
     monkeypatch.setattr(bot.cache, "CACHE_FORMAT", bot.cache.CACHE_FORMAT + 1)
-    assert fingerprint(corpus_copy) != key
+    assert key_of(corpus_copy) != key
     monkeypatch.undo()
     monkeypatch.setattr(bot.cache, "_INDEXING_MODULES", (*bot.cache._INDEXING_MODULES, "library.py"))
-    assert fingerprint(corpus_copy) != key
+    assert key_of(corpus_copy) != key
 
 
 @pytest.mark.parametrize(
     "damage", ["garbage", "truncated", "empty", "other key", "bad arrays", "pickled object", "bad json", "json gone"]
 )
 def test_a_damaged_cache_is_ignored_and_replaced(
-    corpus_copy: Path, word_rarity: WordRarity, loads: list[Path], damage: str, caplog: pytest.LogCaptureFixture
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[int], damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     good = build_knowledge(corpus_copy, word_rarity)
     path = corpus_copy / CACHE_FOLDER / CACHE_FILE
@@ -125,9 +140,9 @@ def test_a_damaged_cache_is_ignored_and_replaced(
             np.savez(stream, allow_pickle=True, **arrays)
     with caplog.at_level(logging.WARNING):
         rebuilt = build_knowledge(corpus_copy, word_rarity)
-    assert len(loads) == 2
+    assert loads == [articles(corpus_copy)] * 2  # nothing of a damaged cache is reused
     assert rebuilt.index.passages == good.index.passages
-    assert zipfile.is_zipfile(path) and load_index(path, fingerprint(corpus_copy) or "") is not None
+    assert zipfile.is_zipfile(path) and load_index(path, code_key()) is not None
 
 
 def test_an_unwritable_cache_only_logs(
@@ -145,30 +160,50 @@ def test_a_linked_file_is_never_cached(corpus_copy: Path, word_rarity: WordRarit
     (corpus_copy / "lists").mkdir()
     (corpus_copy / "synonyms.txt").rename(corpus_copy / "lists" / "synonyms.txt")
     (corpus_copy / "synonyms.txt").symlink_to(corpus_copy / "lists" / "synonyms.txt")
-    assert fingerprint(corpus_copy) is None
     build_knowledge(corpus_copy, word_rarity)
     assert not (corpus_copy / CACHE_FOLDER).exists()
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
-def test_a_fifo_is_never_read_for_the_key(corpus_copy: Path) -> None:
+def test_a_fifo_is_reported_never_read(corpus_copy: Path, word_rarity: WordRarity) -> None:
     os.mkfifo(corpus_copy / "pipe.md")
-    assert fingerprint(corpus_copy) is None  # and returns at once: reading a FIFO would block
+    with pytest.raises(CorpusError, match=r"pipe\.md: is not a regular file"):  # and at once: reading would block
+        build_knowledge(corpus_copy, word_rarity)
 
 
-def test_files_the_loader_does_not_read_are_not_read_for_the_key(corpus_copy: Path) -> None:
-    key = fingerprint(corpus_copy)
+def test_files_the_loader_does_not_read_are_not_read_for_the_key(
+    corpus_copy: Path, word_rarity: WordRarity, loads: list[int]
+) -> None:
+    build_knowledge(corpus_copy, word_rarity)
+    key = key_of(corpus_copy)
     with (corpus_copy / "archive.tar").open("wb") as archive:
         archive.truncate(1 << 30)  # 1 GiB, sparse: reading it whole would take seconds and gigabytes
     (corpus_copy / "photo.jpg").write_bytes(b"\xff\xd8" * 1000)
     (corpus_copy / "README.md").write_text("How we keep this folder.\n", encoding="utf-8")
     if hasattr(os, "mkfifo"):
         os.mkfifo(corpus_copy / "pipe.bin")
-    started = time.monotonic()
-    assert fingerprint(corpus_copy) == key
-    assert time.monotonic() - started < 1.0
+    assert key_of(corpus_copy) == key
+    build_knowledge(corpus_copy, word_rarity)
+    assert len(loads) == 1  # still the cache's
     (corpus_copy / "synonyms.txt").write_text("kremlin => russia\n", encoding="utf-8")
-    assert fingerprint(corpus_copy) != key
+    assert key_of(corpus_copy) != key
+
+
+def test_a_file_unchanged_since_well_before_the_cache_is_not_read_again(
+    corpus_copy: Path, word_rarity: WordRarity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    article = next(corpus_copy.glob("*.md"))
+    old = time.time_ns() - 3_600 * 10**9
+    os.utime(article, ns=(old, old))
+    build_knowledge(corpus_copy, word_rarity)
+    read: list[Path] = []
+    reading = bot.corpus.read_bytes
+    monkeypatch.setattr(bot.corpus, "read_bytes", lambda path, root: read.append(path) or reading(path, root))
+    build_knowledge(corpus_copy, word_rarity)
+    assert article not in read
+    article.write_text(article.read_text(encoding="utf-8") + "\nA late line.\n", encoding="utf-8")
+    assert "A late line." in " ".join(p.text for p in build_knowledge(corpus_copy, word_rarity).index.passages)
+    assert article in read
 
 
 def test_library_uses_the_cache_and_reloads_changes(corpus_copy: Path, word_rarity: WordRarity) -> None:
