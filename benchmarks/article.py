@@ -72,18 +72,21 @@ def measure_article(repeat: int = 20, cold_repeat: int = 11) -> ArticleResult:
     from benchmarks.measure import import_times
 
     config = load_config(ROOT / "config.yaml")
-    library = Library(config.corpus.path, config.answer)
-    lexical = Library(config.corpus.path, dataclasses.replace(config.answer, semantic="off"), cache_dir=None)
     questions, source = load_questions()
-    latencies = [_latency(library, questions, repeat), _latency(lexical, questions, repeat)]
-    profile = profile_answers(library, questions)
+    # Every index cache goes to a scratch folder: a benchmark never writes into the repository.
     with tempfile.TemporaryDirectory() as scratch:
-        lexical_config = Path(scratch) / "config.yaml"
-        lexical_config.write_text(
-            f"corpus:\n  path: {config.corpus.path}\n  cache: {scratch}/cache\nanswer:\n  semantic: 'off'\n",
-            encoding="utf-8",
-        )
-        configs = (config.source or ROOT / "config.yaml", lexical_config)
+        library = Library(config.corpus.path, config.answer, cache_dir=Path(scratch) / "cache")
+        lexical = Library(config.corpus.path, dataclasses.replace(config.answer, semantic="off"), cache_dir=None)
+        latencies = [_latency(library, questions, repeat), _latency(lexical, questions, repeat)]
+        profile = profile_answers(library, questions)
+        configs = []
+        for name, mode in (("semantic", "auto"), ("lexical", "off")):
+            configs.append(Path(scratch) / f"{name}.yaml")
+            configs[-1].write_text(
+                f"corpus:\n  path: {config.corpus.path}\n  cache: {scratch}/cache-{name}\n"
+                f"answer:\n  semantic: '{mode}'\n",
+                encoding="utf-8",
+            )
         asks = [[*talksbot_command(), "--config", str(c), "ask", COLD_QUESTION] for c in configs]
         (cold, rss), (cold_lexical, rss_lexical), (bare, _) = time_cold(
             [*asks, [sys.executable, "-c", "import rank_bm25, yaml"]], cold_repeat
