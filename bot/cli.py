@@ -159,51 +159,28 @@ def _ask(library: Library, questions: Iterable[str], as_json: bool) -> int:
 
 
 def _eval(library: Library, paths: Sequence[Path], show_misses: bool) -> int:
-    from bot.evaluate import load_items, report, score
+    from bot.library import score_file
 
     for path in paths:
         if len(paths) > 1:
             print(f"== {path}")
-        print(report(score(load_items(path), library.ask), show_misses))
+        print(score_file(path, library, show_misses))
     return 0
 
 
 def _learn(args: argparse.Namespace, config: Config) -> int:
     """`train`: fit and write the model; `eval --cv`: cross-validate, print and write the report."""
-    from bot.corpus import load_corpus
-    from bot.learn import collect_feedback, collect_sets, find_sets, recollections_of
-    from bot.library import open_encoder
-    from bot.memory import relevant
-    from bot.quality import fit_shipped, measure, render
-    from bot.text import WordRarity
+    from bot.library import learn_model, quality_report
 
-    rarity = WordRarity.load()
-    encoder = open_encoder(config.answer.semantic)
-    sets = find_sets(args.questions)
-    corpus = load_corpus(config.corpus.path)
-    memory = recollections_of(sets, corpus)
-    examples = collect_sets(sets, corpus, rarity, encoder, config.answer, memory)
-    if getattr(args, "feedback", None) is not None:
-        from bot.cache import build_knowledge
-
-        knowledge = build_knowledge(config.corpus.path, rarity, None, None, encoder)
-        try:
-            examples += collect_feedback(args.feedback, knowledge, config.answer)
-        except OSError as exc:
-            raise TalksbotError(f"cannot read feedback {args.feedback}: {exc.strerror or exc}") from None
-    articles = frozenset(s.name for s in sets if s.article is not None)
-    variants = (True, False) if encoder is not None else (False,)
     cross_validated = getattr(args, "cv", False)
-    qualities = [measure(examples, articles, rarity, semantic) for semantic in variants] if cross_validated else []
-    # The model remembers the questions about the configured corpus (the others' articles are not in it).
-    shipped = relevant(memory, {d.url for d in corpus.documents})
-    model = fit_shipped(examples, rarity, qualities, [s.name for s in sets], shipped, encoder)
+    feedback = getattr(args, "feedback", None)
+    learned = learn_model(args.questions, config.corpus.path, config.answer, feedback, cross_validated)
     if args.command == "train":
-        _write(args.output, model.dumps())
-        print(f"wrote {args.output}: trained on {len(examples)} questions from {len(sets)} files", file=sys.stderr)
+        _write(args.output, learned.model.dumps())
+        trained = f"trained on {learned.questions} questions from {learned.files} files"
+        print(f"wrote {args.output}: {trained}", file=sys.stderr)
         return 0
-    command = "talksbot eval --cv " + " ".join(str(p) for p in args.questions)
-    text = render(qualities, model, command)
+    text = quality_report(learned, "talksbot eval --cv " + " ".join(str(p) for p in args.questions))
     print(text)
     if args.report is not None:
         _write(args.report, text)

@@ -3,6 +3,8 @@ swapped whole on a successful reload, its counters, and the corpus's articles to
 
 Adapters ask (`ask`, `rank`), list (`documents`, `passage_counts`), count (`stats`), reload, and
 import pages (`read_page`, `fetch_page`, then `add` or `write_page`); they reach nothing behind it.
+The model's tooling goes through it too: `score_file` (eval), `learn_model` and `quality_report`
+(train, eval --cv).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.answer import Answer as Answer  # re-exported: the adapters take these names from the library
 from bot.answer import answer, answers
@@ -32,6 +35,9 @@ from bot.semantic import Encoder, ModelUnavailable, load_encoder
 from bot.storage import add_to_corpus, check_target, corpus_file, write_atomic
 from bot.text import WordRarity
 from bot.text import fold as fold  # how a question is kept with a vote (bot.learn reads it back)
+
+if TYPE_CHECKING:
+    from bot.quality import Learned
 
 logger = logging.getLogger(__name__)
 
@@ -276,3 +282,34 @@ def write_page(article: Article, output: Path, *, overwrite: bool = False) -> No
 def check_output(output: Path, *, overwrite: bool = False) -> None:
     """Refuse early an output path that cannot be written (a folder, a missing folder, an existing file)."""
     check_target(output, overwrite=overwrite)
+
+
+def score_file(path: Path, library: Library, show_misses: bool) -> str:
+    """Ask every question of a labelled file (shared/eval's format) and report the score."""
+    from bot.evaluate import load_items, report, score
+
+    return report(score(load_items(path), library.ask), show_misses)
+
+
+def learn_model(
+    paths: Sequence[Path],
+    corpus_path: Path,
+    settings: Settings,
+    feedback: Path | None = None,
+    cross_validated: bool = False,
+) -> Learned:
+    """Fit the learned second stage to question files (and readers' votes), cross-validated if asked."""
+    from bot.cache import build_knowledge
+    from bot.quality import learn
+
+    rarity = WordRarity.load()
+    encoder = open_encoder(settings.semantic)
+    served = build_knowledge(corpus_path, rarity, None, None, encoder) if feedback is not None else None
+    return learn(paths, corpus_path, settings, encoder, served, feedback, cross_validated)
+
+
+def quality_report(learned: Learned, command: str) -> str:
+    """Render QUALITY.md from a cross-validated fit."""
+    from bot.quality import render
+
+    return render(learned.qualities, learned.model, command)

@@ -13,9 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from bot.learn import Example, Fold, cross_validate, train
-from bot.memory import Recollection
+from bot.corpus import load_corpus
+from bot.errors import TalksbotError
+from bot.knowledge import Knowledge, Settings
+from bot.learn import Example, Fold, collect_feedback, collect_sets, cross_validate, find_sets, recollections_of, train
+from bot.memory import Recollection, relevant
 from bot.model import Model
 from bot.semantic import Encoder
 from bot.text import WordRarity
@@ -118,6 +122,47 @@ def _misses_by_kind(folds: Sequence[Fold]) -> dict[str, Counter[str]]:
 
 def _percent(right: int, total: int) -> str:
     return f"{right}/{total} ({100 * right / max(total, 1):.1f}%)"
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A model fitted to question files, with what it learned from and, if asked, how it cross-validates."""
+
+    model: Model
+    questions: int  # labelled questions and votes it was fitted to
+    files: int
+    qualities: tuple[Quality, ...]  # empty unless cross-validated
+
+
+def learn(
+    paths: Sequence[Path],
+    corpus_path: Path,
+    settings: Settings,
+    encoder: Encoder | None,
+    feedback: Knowledge | None = None,
+    feedback_path: Path | None = None,
+    cross_validated: bool = False,
+) -> Learned:
+    """Fit the second stage to question files (and votes), cross-validating it first if asked.
+
+    `feedback` is the served corpus's knowledge, which the votes in `feedback_path` are about."""
+    rarity = WordRarity.load()
+    sets = find_sets(paths)
+    corpus = load_corpus(corpus_path)
+    memory = recollections_of(sets, corpus)
+    examples = collect_sets(sets, corpus, rarity, encoder, settings, memory)
+    if feedback is not None and feedback_path is not None:
+        try:
+            examples += collect_feedback(feedback_path, feedback, settings)
+        except OSError as exc:
+            raise TalksbotError(f"cannot read feedback {feedback_path}: {exc.strerror or exc}") from None
+    articles = frozenset(s.name for s in sets if s.article is not None)
+    variants = (True, False) if encoder is not None else (False,)
+    qualities = tuple(measure(examples, articles, rarity, semantic) for semantic in variants) if cross_validated else ()
+    # The model remembers the questions about the configured corpus (the others' articles are not in it).
+    shipped = relevant(memory, {d.url for d in corpus.documents})
+    model = fit_shipped(examples, rarity, qualities, [s.name for s in sets], shipped, encoder)
+    return Learned(model, len(examples), len(sets), qualities)
 
 
 def fit_shipped(
