@@ -16,6 +16,8 @@ from bot.semantic import Encoder, ModelUnavailable, load_encoder, model_file
 from bot.text import WordRarity
 from tests.common import CORPUS, SHARED, copy_corpus, write_config
 
+NO_CACHE = "  cache: ''\n"  # the corpus section's cache off: nothing is written into the real corpus/
+
 EVAL = SHARED / "eval"
 needs_eval = pytest.mark.skipif(
     not (EVAL / "dev-questions.yaml").exists(), reason="shared/eval is not beside this checkout"
@@ -84,7 +86,7 @@ def test_a_missing_model_file_stops_with_one_line(tmp_path: Path, capsys: pytest
 @needs_eval
 def test_train_and_cross_validate_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Train on two question files (one with its article) and use the model; --cv writes a report."""
-    config = write_config(tmp_path, CORPUS)
+    config = write_config(tmp_path, CORPUS, NO_CACHE)
     files = [str(EVAL / "dev-questions.yaml"), str(EVAL / "articles" / "rocket-failure-questions.yaml")]
     model = tmp_path / "model.json"
     assert main(["--config", str(config), "train", *files, "-o", str(model)]) == 0
@@ -92,7 +94,7 @@ def test_train_and_cross_validate_from_the_command_line(tmp_path: Path, capsys: 
     assert trained.about["trained_on"] == ["dev-questions", "rocket-failure"]
     assert main(["--config", str(config), "train", *files, "-o", str(tmp_path / "again.json")]) == 0
     assert (tmp_path / "again.json").read_text() == model.read_text()  # deterministic
-    config.write_text(f"corpus:\n  path: {CORPUS}\nanswer:\n  model: {model}\n", encoding="utf-8")
+    config.write_text(f"corpus:\n  path: {CORPUS}\n{NO_CACHE}answer:\n  model: {model}\n", encoding="utf-8")
     capsys.readouterr()
     assert main(["--config", str(config), "ask", "--json", "Who chaired the meeting?"]) == 0
     assert json.loads(capsys.readouterr().out)["found"] is True
@@ -114,7 +116,7 @@ def test_readers_votes_join_the_training(tmp_path: Path, rarity: WordRarity) -> 
         {"question": "broken", "vote": "up"},  # not a vote: skipped
     ]
     votes.write_text("".join(json.dumps(r) + "\n" for r in records) + "not json\n", encoding="utf-8")
-    config = write_config(tmp_path, CORPUS)
+    config = write_config(tmp_path, CORPUS, NO_CACHE)
     model = tmp_path / "model.json"
     args = ["--config", str(config), "train", str(EVAL / "dev-questions.yaml"), "--feedback", str(votes)]
     assert main([*args, "-o", str(model)]) == 0
@@ -124,7 +126,7 @@ def test_readers_votes_join_the_training(tmp_path: Path, rarity: WordRarity) -> 
 def test_train_reports_a_bad_question_file_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad-questions.yaml"
     bad.write_text("- question: [not, text]\n", encoding="utf-8")
-    config = write_config(tmp_path, CORPUS)
+    config = write_config(tmp_path, CORPUS, NO_CACHE)
     assert main(["--config", str(config), "train", str(bad), "-o", str(tmp_path / "m.json")]) == 1
     assert capsys.readouterr().err.strip().startswith("Error:")
     assert not (tmp_path / "m.json").exists()
