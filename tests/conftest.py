@@ -66,6 +66,26 @@ settings.register_profile(
 settings.register_profile("explore", settings.get_profile("dev"), max_examples=50_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "talksbot-ci"))
 
+_CORPUS_BEFORE = pytest.StashKey[frozenset[str]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note what the shipped corpus folder holds, to check that no test writes into it."""
+    session.config.stash[_CORPUS_BEFORE] = frozenset(p.name for p in CORPUS.iterdir())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test left anything new in the shipped corpus folder (an index cache, say)."""
+    before = session.config.stash.get(_CORPUS_BEFORE, None)
+    if before is None:
+        return
+    added = sorted(frozenset(p.name for p in CORPUS.iterdir()) - before)
+    if added:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"ERROR: tests wrote into {CORPUS}: {', '.join(added)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 @pytest.fixture(scope="session")
 def rarity() -> WordRarity:
