@@ -159,16 +159,15 @@ def _update(kind: str, user: dict[str, Any] | None, **extra: Any) -> Update:
 def test_admin_rights_need_a_new_message_the_admin_sent_as_themselves() -> None:
     """Defence in depth: even if a handler's filters let an edit or a post through, it is not an admin's command."""
     admins = (ADMIN_ID, ANONYMOUS_ADMIN["id"])
-    state: Any = SimpleNamespace(config=SimpleNamespace(telegram=SimpleNamespace(admins=admins)))
     admin = {"id": ADMIN_ID, "is_bot": False, "first_name": "Admin"}
     group = GROUP
-    assert is_admin(_update("message", admin), state)
-    assert not is_admin(_update("message", {**admin, "id": ADMIN_ID + 1}), state)
-    assert not is_admin(_update("edited_message", admin, edit_date=1), state)
-    assert not is_admin(_update("channel_post", None, sender_chat=group), state)
+    assert is_admin(_update("message", admin), admins)
+    assert not is_admin(_update("message", {**admin, "id": ADMIN_ID + 1}), admins)
+    assert not is_admin(_update("edited_message", admin, edit_date=1), admins)
+    assert not is_admin(_update("channel_post", None, sender_chat=group), admins)
     # GroupAnonymousBot is a bot, and speaks for a chat: never an admin, even if its id were configured.
-    assert not is_admin(_update("message", ANONYMOUS_ADMIN, sender_chat=group), state)
-    assert not is_admin(_update("message", admin, sender_chat=group), state)
+    assert not is_admin(_update("message", ANONYMOUS_ADMIN, sender_chat=group), admins)
+    assert not is_admin(_update("message", admin, sender_chat=group), admins)
 
 
 async def test_polling_failures_are_one_line_and_a_conflict_says_what_to_do(caplog: pytest.LogCaptureFixture) -> None:

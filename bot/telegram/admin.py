@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Collection
 
 from telegram import Update
 
 from bot.telegram.sending import limited, reply
-from bot.telegram.state import ASKED_WAYS, Context, State, reloader_of, state_of
+from bot.telegram.state import ASKED_WAYS, Context, reloader_of, state_of
 
 
-def is_admin(update: Update, state: State) -> bool:
+def is_admin(update: Update, admins: Collection[int]) -> bool:
     """True for a new message an admin sent as themselves: never an edit, a channel post, or a message
     sent on behalf of a chat (an anonymous group admin), whatever the handlers' filters let through."""
     message, user = update.message, update.effective_user
     if message is None or user is None or user.is_bot or message.sender_chat is not None:
         return False
-    return user.id in state.config.telegram.admins
+    return user.id in admins
 
 
 async def reload_command(update: Update, context: Context) -> None:
@@ -25,7 +26,7 @@ async def reload_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or await limited(state, update, message):
         return
-    if not is_admin(update, state):
+    if not is_admin(update, state.config.telegram.admins):
         await reply(state, message, "Sorry, only the bot's admins can reload the corpus.")
         return
     result = await reloader_of(state).reload()
@@ -42,7 +43,7 @@ async def stats_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or await limited(state, update, message):
         return
-    if not is_admin(update, state):
+    if not is_admin(update, state.config.telegram.admins):
         await reply(state, message, "Sorry, only the bot's admins can see the statistics.")
         return
     stats = state.library.stats()

@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 
 from bot.config import Config
 from bot.library import Article, Library
+from bot.telegram.admin import is_admin
 from bot.telegram.state import Context
 from bot.telegram.support import deliver
 
@@ -114,8 +115,7 @@ async def admin_message(update: Update, context: Context, what: str) -> Message 
     message, user = update.message, update.effective_user
     if message is None or user is None:
         return None
-    admin = not user.is_bot and message.sender_chat is None and user.id in desk_of(context).config.telegram.admins
-    if not admin:
+    if not is_admin(update, desk_of(context).config.telegram.admins):
         await send_html(message, f"Sorry, only the bot's admins can {what}.")
         return None
     if message.chat.type != Chat.PRIVATE:
